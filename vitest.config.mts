@@ -1,0 +1,38 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  oxc: {
+    decorator: { legacy: true, emitDecoratorMetadata: true },
+  },
+  resolve: {
+    alias: {
+      '@maxai/core': here('./packages/core/src/index.ts'),
+      '@maxai/db': here('./packages/db/src/index.ts'),
+    },
+  },
+  test: {
+    include: ['{apps,packages}/*/{src,test}/**/*.{spec,int-spec,e2e-spec}.ts'],
+    setupFiles: [here('./vitest.setup.ts')],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    coverage: {
+      provider: 'v8',
+      include: ['apps/*/src/**/*.ts', 'packages/*/src/**/*.ts'],
+      exclude: [
+        '**/*.{spec,int-spec,e2e-spec}.ts',
+        // entry points: thin process wiring exercised by the process-level tests
+        'apps/api/src/main.ts',
+        'apps/api/src/worker.ts',
+        'apps/api/src/standalone.ts',
+        'apps/api/src/openapi-cli.ts',
+        'packages/db/src/migrate-cli.ts',
+        'packages/db/migrations/**',
+      ],
+      thresholds: { lines: 95, branches: 95 },
+    },
+  },
+});
