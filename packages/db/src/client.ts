@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -92,4 +92,13 @@ async function openPglite(options: DatabaseOptions): Promise<DatabaseHandle> {
       await client.close();
     },
   };
+}
+
+/**
+ * Rows of a raw SQL query. Both drivers answer `execute` with `{ rows }`; the shared PgDatabase
+ * type cannot say so, hence this one typed place.
+ */
+export async function selectRows<T>(executor: Database | Tx, query: SQL): Promise<T[]> {
+  const result = (await executor.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
 }

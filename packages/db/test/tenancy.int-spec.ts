@@ -5,6 +5,7 @@ import {
   InvalidTenantIdError,
   jobs,
   openDatabase,
+  selectRows,
   tenants,
   withSystem,
   withTenant,
@@ -44,12 +45,12 @@ afterAll(async () => {
 
 describe('row-level security', () => {
   it('is enabled, forced and has a policy on every table with a tenant_id column', async () => {
-    const result = await handle.db.execute<{
+    const tables = await selectRows<{
       table_name: string;
       enabled: boolean;
       forced: boolean;
       policies: number;
-    }>(sql`
+    }>(handle.db, sql`
       select c.relname as table_name,
              c.relrowsecurity as enabled,
              c.relforcerowsecurity as forced,
@@ -62,7 +63,6 @@ describe('row-level security', () => {
                        where col.table_schema = 'public' and col.table_name = c.relname
                          and col.column_name = 'tenant_id')
               or c.relname = 'tenants')`);
-    const tables = result.rows;
     expect(tables.map((t) => t.table_name).sort()).toEqual(expect.arrayContaining(['jobs', 'tenants']));
     const offenders = tables.filter((t) => !t.enabled || !t.forced || t.policies === 0);
     expect(offenders).toEqual([]);
@@ -97,11 +97,12 @@ describe('row-level security', () => {
   });
 
   it('runs as a role that is neither owner nor superuser', async () => {
-    const result = await handle.db.execute<{ role: string; superuser: boolean; bypass: boolean }>(
+    const [me] = await selectRows<{ role: string; superuser: boolean; bypass: boolean }>(
+      handle.db,
       sql`select current_user as role, rolsuper as superuser, rolbypassrls as bypass
             from pg_roles where rolname = current_user`,
     );
-    expect(result.rows[0]).toEqual({ role: 'maxai_app', superuser: false, bypass: false });
+    expect(me).toEqual({ role: 'maxai_app', superuser: false, bypass: false });
   });
 
   it('rejects a tenant id that is not a UUID before touching the database', async () => {

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ error: `expected an integer from ${min} to ${max}` })
+    .int({ error: `expected an integer from ${min} to ${max}` })
+    .min(min, { error: `expected an integer from ${min} to ${max}` })
+    .max(max, { error: `expected an integer from ${min} to ${max}` })
+    .default(fallback);
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+
+const optionalUrl = (protocols: string[], what: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine(
+      (v) => {
+        if (v === undefined) return true;
+        try {
+          return protocols.includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { error: `expected ${what}` },
+    );
+
+const csv = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+/**
+ * Every environment variable the platform reads. Variables in SECRET_KEYS hold credentials:
+ * they are validated but never printed, logged or echoed in an error.
+ */
+export const configSchema = z.object({
+  NODE_ENV: z
+    .enum(['development', 'test', 'production'], {
+      error: 'expected development, test or production',
+    })
+    .default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535, 3000),
+  DATABASE_URL: optionalUrl(['postgres:', 'postgresql:'], 'a postgres:// URL'),
+  PGLITE_DATA_DIR: z.string().min(1).default('./.data/pglite'),
+  DB_POOL_MAX: int(1, 500, 10),
+  DB_STATEMENT_TIMEOUT_MS: int(100, 600_000, 30_000),
+  DB_CONNECT_MAX_DELAY_MS: int(100, 300_000, 30_000),
+  MIGRATE_ON_START: bool(true),
+  REDIS_URL: optionalUrl(['redis:', 'rediss:'], 'a redis:// or rediss:// URL'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'expected one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+  CORS_ORIGINS: csv.refine(
+    (origins) =>
+      origins.every((o) => {
+        try {
+          return new URL(o).origin === o;
+        } catch {
+          return false;
+        }
+      }),
+    { error: 'expected a comma-separated list of origins like https://app.example.com' },
+  ),
+  TRUST_PROXY: bool(false),
+  BODY_LIMIT_BYTES: int(1024, 50 * 1024 * 1024, 1024 * 1024),
+  RATE_LIMIT_POINTS: int(1, 1_000_000, 600),
+  RATE_LIMIT_WINDOW_S: int(1, 86_400, 60),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000, 10_000),
+  JOBS_CONCURRENCY: int(1, 1000, 8),
+  JOBS_POLL_INTERVAL_MS: int(10, 60_000, 500),
+  JOBS_LEASE_MS: int(1000, 3_600_000, 30_000),
+  JOBS_MAX_ATTEMPTS: int(1, 100, 8),
+  JOBS_BACKOFF_BASE_MS: int(10, 3_600_000, 1000),
+  JOBS_BACKOFF_MAX_MS: int(10, 86_400_000, 15 * 60_000),
+  INTERNAL_API_TOKEN: z
+    .string()
+    .min(24, { error: 'expected at least 24 characters' })
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
+  OTEL_SERVICE_NAME: z.string().min(1).default('maxai-platform'),
+});
+
+export type AppConfig = z.infer<typeof configSchema>;
+
+export const SECRET_KEYS = ['DATABASE_URL', 'REDIS_URL', 'INTERNAL_API_TOKEN'] as const;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates the environment. Fails with one line per offending variable, naming it and what was
+ * expected — never its value, which may be a secret.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+  const result = configSchema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = new Map<string, string>();
+  for (const issue of result.error.issues) {
+    const key = issue.path.join('.');
+    if (!lines.has(key)) lines.set(key, `${key}: ${issue.message}`);
+  }
+  throw new ConfigError([...lines.values()]);
+}
+
+/** The configuration with secret values masked, for a startup log line. */
+export function describeConfig(config: AppConfig): Record<string, unknown> {
+  const shown: Record<string, unknown> = { ...config };
+  for (const key of SECRET_KEYS) if (shown[key] !== undefined) shown[key] = '[redacted]';
+  return shown;
+}

@@ -1,0 +1,63 @@
+/**
+ * RFC 9457 problem details. `type` is a stable URI per kind of problem: clients branch on it,
+ * never on `title` or `detail`, which are for people.
+ */
+export const PROBLEM_BASE = 'https://docs.maxai.dev/problems/';
+
+export const PROBLEM_TYPES = {
+  'validation-error': { status: 400, title: 'Your request parameters did not validate' },
+  'malformed-request': { status: 400, title: 'The request body could not be parsed' },
+  unauthorized: { status: 401, title: 'Authentication is required' },
+  forbidden: { status: 403, title: 'You may not perform this action' },
+  'not-found': { status: 404, title: 'Resource not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'The request conflicts with the current state' },
+  'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported content type' },
+  'rate-limited': { status: 429, title: 'Too many requests' },
+  'internal-error': { status: 500, title: 'Internal server error' },
+  'service-unavailable': { status: 503, title: 'Service unavailable' },
+} as const;
+
+export type ProblemType = keyof typeof PROBLEM_TYPES;
+
+export interface FieldError {
+  /** JSON-pointer-like path of the offending field, e.g. `body.email` or `query.limit`. */
+  field: string;
+  message: string;
+}
+
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  correlationId?: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+/** Throw from any layer to answer with a specific problem. */
+export class ProblemError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly problemType: ProblemType,
+    detail?: string,
+    readonly extensions: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail ?? PROBLEM_TYPES[problemType].title);
+    this.name = 'ProblemError';
+    this.status = PROBLEM_TYPES[problemType].status;
+  }
+}
+
+export function problemDocument(
+  problemType: ProblemType,
+  fields: { detail?: string; instance?: string; correlationId?: string } & Record<string, unknown>,
+): ProblemDocument {
+  const { status, title } = PROBLEM_TYPES[problemType];
+  return { type: `${PROBLEM_BASE}${problemType}`, title, status, ...fields };
+}

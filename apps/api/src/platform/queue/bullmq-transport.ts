@@ -1,0 +1,233 @@
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { backoffDelay } from './backoff';
+import type { BackoffSettings, JobExecutor } from './job-executor';
+import type { JobTransport } from './job-transport';
+import type { JobRow, JobsRepository } from './jobs.repository';
+
+export interface BullMqTransportOptions {
+  redisUrl: string;
+  /** Key prefix in Redis; one per deployment (and per test run). */
+  prefix: string;
+  workerId: string;
+  concurrency: number;
+  /** How often the relay looks for outbox rows to hand over. */
+  pollIntervalMs: number;
+  /** BullMQ lock duration: a job whose worker stops renewing it for this long is stalled. */
+  leaseMs: number;
+  maxAttempts: number;
+  backoff: BackoffSettings;
+  /** Relayed/running rows untouched this long are checked against Redis (lost on a flush). */
+  reconcileAfterMs: number;
+}
+
+interface QueuedJobData {
+  id: string;
+  generation: number;
+}
+
+export const QUEUE_NAME = 'maxai-jobs';
+const RELAY_BATCH = 200;
+
+/** Thrown to BullMQ so that its backoff strategy uses the delay our executor chose. */
+class RetryLaterError extends Error {
+  constructor(
+    readonly delayMs: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RetryLaterError';
+  }
+}
+
+/**
+ * The Redis-backed transport: a relay moves committed outbox rows into a BullMQ queue (job id =
+ * row id + generation, so a re-publish after a crash is a no-op) and BullMQ workers run them.
+ * The outbox row stays the record of attempts, errors and dead letters.
+ */
+export class BullMqTransport implements JobTransport {
+  readonly kind = 'bullmq' as const;
+  private queue: Queue | undefined;
+  private worker: Worker | undefined;
+  private readonly connections: Redis[] = [];
+  private relaying = false;
+  private relayLoop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private lastReconcile = 0;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly repository: JobsRepository,
+    private readonly executor: JobExecutor,
+    private readonly options: BullMqTransportOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    if (this.queue) return;
+    const { prefix, concurrency, leaseMs, maxAttempts, backoff } = this.options;
+    this.queue = new Queue(QUEUE_NAME, { connection: this.connect(), prefix });
+    this.queue.on('error', (error) => this.logger.error({ err: error }, 'BullMQ queue error'));
+    this.worker = new Worker<QueuedJobData>(QUEUE_NAME, (job) => this.process(job), {
+      connection: this.connect(),
+      prefix,
+      concurrency,
+      lockDuration: leaseMs,
+      stalledInterval: Math.max(500, Math.floor(leaseMs / 2)),
+      // A job whose worker keeps dying is retried as often as a failing one, then dead-lettered.
+      maxStalledCount: maxAttempts,
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
+          error instanceof RetryLaterError
+            ? error.delayMs
+            : backoffDelay(attemptsMade, backoff.baseMs, backoff.maxMs),
+      },
+    });
+    this.worker.on('error', (error) => this.logger.error({ err: error }, 'BullMQ worker error'));
+    this.relaying = true;
+    this.relayLoop = this.relay();
+  }
+
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    if (!this.queue) return;
+    this.relaying = false;
+    this.wake();
+    await this.relayLoop;
+    const worker = this.worker!;
+    const closed = worker.close().then(() => false);
+    const timedOut = await Promise.race([closed, sleep(graceMs).then(() => true)]);
+    if (timedOut) {
+      this.logger.warn('shutdown grace period over, aborting jobs');
+      this.abort.abort();
+      await worker.close(true);
+    }
+    await this.queue.close();
+    await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
+    this.queue = undefined;
+  }
+
+  private connect(): Redis {
+    const connection = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null });
+    connection.on('error', (error) => this.logger.warn({ err: error }, 'Redis connection error'));
+    this.connections.push(connection);
+    return connection;
+  }
+
+  private async relay(): Promise<void> {
+    while (this.relaying) {
+      let moved = 0;
+      try {
+        moved = await this.repository.relay(RELAY_BATCH, (rows) => this.publish(rows));
+        if (Date.now() - this.lastReconcile > this.options.reconcileAfterMs / 2) {
+          this.lastReconcile = Date.now();
+          await this.reconcile();
+        }
+      } catch (error) {
+        this.logger.error({ err: error }, 'job relay failed; retrying');
+      }
+      if (moved < RELAY_BATCH) await this.idle(this.options.pollIntervalMs);
+    }
+  }
+
+  private async publish(rows: JobRow[]): Promise<void> {
+    const now = Date.now();
+    await this.queue!.addBulk(
+      rows.map((row) => ({
+        name: row.name,
+        data: { id: row.id, generation: row.generation },
+        opts: {
+          jobId: bullJobId(row),
+          delay: Math.max(0, row.runAt.getTime() - now),
+          attempts: row.maxAttempts,
+          backoff: { type: 'maxai' },
+          removeOnComplete: { age: 24 * 3600, count: 50_000 },
+          removeOnFail: { age: 7 * 24 * 3600 },
+        },
+      })),
+    );
+  }
+
+  /** Finds rows the queue lost (Redis flushed) or gave up on (stalled too often) and fixes them. */
+  private async reconcile(): Promise<void> {
+    const stale = await this.repository.findStale(this.options.reconcileAfterMs, 500);
+    for (const row of stale) {
+      const job = await this.queue!.getJob(bullJobId(row));
+      if (!job) {
+        this.logger.warn({ jobId: row.id }, 'queued job missing from Redis; re-relaying it');
+        await this.repository.requeue(row.id);
+      } else if ((await job.getState()) === 'failed') {
+        await this.repository.finish(row.id, null, {
+          status: 'dead',
+          error: job.failedReason || 'failed in queue',
+        });
+      }
+    }
+  }
+
+  private async process(job: Job<QueuedJobData>): Promise<string> {
+    const row = await this.repository.findById(job.data.id);
+    if (!row || row.generation !== job.data.generation) return 'skipped';
+    if (row.status === 'succeeded' || row.status === 'dead') return 'skipped';
+    const { workerId, leaseMs } = this.options;
+    const attempt = Math.max(job.attemptsStarted, 1);
+    if (attempt > row.maxAttempts) {
+      await this.repository.finish(row.id, null, {
+        status: 'dead',
+        error: row.lastError ?? 'worker lost during every attempt',
+      });
+      throw new UnrecoverableError('worker lost during every attempt');
+    }
+    await this.repository.markRunning(row.id, workerId, attempt, leaseMs);
+    const result = await this.executor.execute(
+      {
+        id: row.id,
+        name: row.name,
+        tenantId: row.tenantId,
+        correlationId: row.correlationId,
+        payload: row.payload,
+        attempt,
+        maxAttempts: row.maxAttempts,
+      },
+      this.abort.signal,
+    );
+    if (result.status === 'succeeded') {
+      await this.repository.finish(row.id, workerId, result);
+      return 'succeeded';
+    }
+    if (result.status === 'retry') {
+      await this.repository.finish(row.id, workerId, {
+        status: 'relayed',
+        delayMs: result.delayMs,
+        error: result.error,
+      });
+      throw new RetryLaterError(result.delayMs, result.error);
+    }
+    await this.repository.finish(row.id, workerId, result);
+    throw new UnrecoverableError(result.error);
+  }
+
+  private idle(ms: number): Promise<void> {
+    if (!this.relaying) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+}
+
+function bullJobId(row: Pick<JobRow, 'id' | 'generation'>): string {
+  return `${row.id}-g${row.generation}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
