@@ -1,0 +1,29 @@
+import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import { ConfigModule, type Role } from '../config/config.module';
+import type { AppConfig } from '../config/config.schema';
+import { DatabaseModule } from '../database/database.module';
+import { HealthController } from '../health/health.controller';
+import { LoggingModule, RootLoggerModule } from '../logging/logging.module';
+import { MetricsModule } from '../metrics/metrics.module';
+import { QueueModule } from '../queue/queue.module';
+import { RedisModule } from '../redis/redis.module';
+
+/** The platform's modules; bounded contexts are added here as they land. */
+@Module({})
+export class AppModule {
+  static forRole(role: Role, config: AppConfig): DynamicModule {
+    const platform: Type[] = [
+      RootLoggerModule,
+      LoggingModule,
+      DatabaseModule,
+      RedisModule,
+      MetricsModule,
+      QueueModule,
+    ];
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config, role), ...platform],
+      controllers: [HealthController],
+    };
+  }
+}
