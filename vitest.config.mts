@@ -28,7 +28,6 @@ export default defineConfig({
         'apps/api/src/main.ts',
         'apps/api/src/worker.ts',
         'apps/api/src/standalone.ts',
-        'apps/api/src/openapi-cli.ts',
         'packages/db/src/migrate-cli.ts',
         'packages/db/migrations/**',
       ],

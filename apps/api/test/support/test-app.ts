@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createTestDatabase, type TestDatabase } from '../../../../packages/db/test/test-database';
 import type { Role } from '../../src/platform/config/config.module';
@@ -23,6 +24,7 @@ export async function startTestApp(
     LOG_LEVEL: 'silent',
     PGLITE_DATA_DIR: 'memory://',
     JOBS_POLL_INTERVAL_MS: '20',
+    REDIS_KEY_PREFIX: `maxai-test-${randomBytes(4).toString('hex')}`,
     ...(db.url ? { DATABASE_URL: db.url } : {}),
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     ...env,

@@ -60,6 +60,10 @@ export const configSchema = z.object({
   DB_CONNECT_MAX_DELAY_MS: int(100, 300_000, 30_000),
   MIGRATE_ON_START: bool(true),
   REDIS_URL: optionalUrl(['redis:', 'rediss:'], 'a redis:// or rediss:// URL'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,64}$/, { error: 'expected 1-64 letters, digits, _ or -' })
+    .default('maxai'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'expected one of fatal, error, warn, info, debug, trace, silent',

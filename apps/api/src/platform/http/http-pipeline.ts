@@ -68,7 +68,11 @@ export async function configureHttpPipeline(
     'onRequest',
     rateLimitHook(
       createRateLimiter(
-        { points: config.RATE_LIMIT_POINTS, windowSeconds: config.RATE_LIMIT_WINDOW_S },
+        {
+          points: config.RATE_LIMIT_POINTS,
+          windowSeconds: config.RATE_LIMIT_WINDOW_S,
+          keyPrefix: config.REDIS_KEY_PREFIX,
+        },
         redis,
       ),
     ),

@@ -11,6 +11,7 @@ import { ProblemError } from '../errors/problem';
 export interface RateLimitSettings {
   points: number;
   windowSeconds: number;
+  keyPrefix: string;
 }
 
 /** Probes and scrapes are never limited: an orchestrator must always reach them. */
@@ -22,7 +23,7 @@ const EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
  * a Redis outage neither blocks all traffic nor lifts the limit.
  */
 export function createRateLimiter(settings: RateLimitSettings, redis: Redis | null): RateLimiterAbstract {
-  const base = { points: settings.points, duration: settings.windowSeconds, keyPrefix: 'rl:http' };
+  const base = { points: settings.points, duration: settings.windowSeconds, keyPrefix: `${settings.keyPrefix}:rl:http` };
   if (!redis) return new RateLimiterMemory(base);
   return new RateLimiterRedis({
     ...base,

@@ -48,6 +48,7 @@ import { JOB_QUEUE, JOB_STACK } from './queue.tokens';
           logger: logger.child({ component: 'jobs' }),
           workerId: `${hostname()}:${process.pid}:${uuidv7().slice(-8)}`,
           redisUrl: config.REDIS_URL,
+          redisPrefix: config.REDIS_KEY_PREFIX,
           concurrency: config.JOBS_CONCURRENCY,
           pollIntervalMs: config.JOBS_POLL_INTERVAL_MS,
           leaseMs: config.JOBS_LEASE_MS,
