@@ -15,7 +15,11 @@ afterAll(async () => {
   await t.close();
 });
 
-const expectProblem = (res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, status: number, type: string) => {
+const expectProblem = (
+  res: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+  status: number,
+  type: string,
+) => {
   expect(res.statusCode).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   const body = res.json() as Record<string, unknown>;
@@ -45,7 +49,10 @@ describe('HTTP conventions', () => {
     const res = await t.app.inject({
       method: 'POST',
       url: '/internal/jobs/0190d1a8-0000-7000-8000-000000000000/retry',
-      headers: { 'content-type': 'application/json', 'x-internal-token': 'internal-token-0123456789abcdef' },
+      headers: {
+        'content-type': 'application/json',
+        'x-internal-token': 'internal-token-0123456789abcdef',
+      },
       payload: '{"oops": ',
     });
     expectProblem(res, 400, 'malformed-request');
@@ -83,7 +90,11 @@ describe('HTTP conventions', () => {
   });
 
   it('echoes a caller correlation id and honours traceparent', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-correlation-id': 'abc-123' } });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { 'x-correlation-id': 'abc-123' },
+    });
     expect(res.headers['x-correlation-id']).toBe('abc-123');
     const traced = await t.app.inject({
       method: 'GET',
@@ -117,7 +128,10 @@ describe('HTTP conventions', () => {
   });
 
   it('exposes Prometheus metrics labelled by route template', async () => {
-    await t.app.inject({ method: 'GET', url: '/internal/jobs/0190d1a8-0000-7000-8000-000000000000/retry' });
+    await t.app.inject({
+      method: 'GET',
+      url: '/internal/jobs/0190d1a8-0000-7000-8000-000000000000/retry',
+    });
     const res = await t.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('http_request_duration_seconds_bucket');

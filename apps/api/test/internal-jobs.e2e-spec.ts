@@ -46,7 +46,9 @@ const call = (method: 'GET' | 'POST', url: string, token: string | null = TOKEN)
 describe('internal dead-letter endpoints', () => {
   it('refuses callers without the internal token', async () => {
     expect((await call('GET', '/internal/jobs', null)).statusCode).toBe(401);
-    expect((await call('GET', '/internal/jobs', 'wrong-token-0123456789abcdef')).statusCode).toBe(401);
+    expect((await call('GET', '/internal/jobs', 'wrong-token-0123456789abcdef')).statusCode).toBe(
+      401,
+    );
   });
 
   it('lists a dead job, retries it, and pages through results', async () => {
@@ -58,9 +60,12 @@ describe('internal dead-letter endpoints', () => {
 
     const listed = await call('GET', '/internal/jobs?status=dead');
     expect(listed.statusCode).toBe(200);
-    const page = listed.json() as { data: { id: string; lastError: string; attempts: number }[]; nextCursor: string | null };
+    const page = listed.json<{ data: { id: string; lastError: string; attempts: number }[] }>();
     const dead = page.data.find((j) => j.id === id)!;
-    expect(dead).toMatchObject({ attempts: 2, lastError: expect.stringContaining('provider unavailable') });
+    expect(dead).toMatchObject({
+      attempts: 2,
+      lastError: expect.stringContaining('provider unavailable'),
+    });
 
     healthy = true;
     const retried = await call('POST', `/internal/jobs/${id}/retry`);
@@ -84,16 +89,18 @@ describe('internal dead-letter endpoints', () => {
       );
     }
     await waitFor(async () => ((await stack.repository.countByStatus()).succeeded ?? 0) >= 4);
-    const first = (await call('GET', '/internal/jobs?status=succeeded&limit=2')).json() as {
+    const first = (await call('GET', '/internal/jobs?status=succeeded&limit=2')).json<{
       data: { id: string }[];
       nextCursor: string;
-    };
+    }>();
     expect(first.data).toHaveLength(2);
     expect(first.nextCursor).toBe(first.data[1]!.id);
-    const second = (await call('GET', `/internal/jobs?status=succeeded&limit=2&cursor=${first.nextCursor}`)).json() as {
+    const second = (
+      await call('GET', `/internal/jobs?status=succeeded&limit=2&cursor=${first.nextCursor}`)
+    ).json<{
       data: { id: string }[];
       nextCursor: string | null;
-    };
+    }>();
     expect(second.data[0]!.id > first.nextCursor).toBe(true);
   });
 });

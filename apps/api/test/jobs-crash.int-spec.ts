@@ -63,7 +63,9 @@ describe.each(modes)('a worker killed mid-job (%s transport)', (mode) => {
       const res = await fetch(`http://127.0.0.1:${port}/internal/jobs?status=succeeded`, {
         headers: { 'x-internal-token': TOKEN },
       });
-      const page = (await res.json()) as { data: { name: string; attempts: number; correlationId: string }[] };
+      const page = (await res.json()) as {
+        data: { name: string; attempts: number; correlationId: string }[];
+      };
       return page.data.find((j) => j.correlationId === `fixture-${key}`);
     });
     expect(job.attempts).toBe(2);

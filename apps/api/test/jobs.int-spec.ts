@@ -7,12 +7,19 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from '../../../packages/db/test/test-database';
 import { MetricsService } from '../src/platform/metrics/metrics.service';
-import { defineJob, jobEnvelopeSchema, JobRegistry, UnknownJobError } from '../src/platform/queue/job-registry';
+import {
+  defineJob,
+  jobEnvelopeSchema,
+  JobRegistry,
+  UnknownJobError,
+} from '../src/platform/queue/job-registry';
 import { createJobStack, type JobStack } from '../src/platform/queue/job-stack';
 import { InvalidJobPayloadError } from '../src/platform/queue/outbox-job-queue';
 import { waitFor } from './support/waiting';
 
-const transports = process.env.REDIS_URL ? (['postgres', 'bullmq'] as const) : (['postgres'] as const);
+const transports = process.env.REDIS_URL
+  ? (['postgres', 'bullmq'] as const)
+  : (['postgres'] as const);
 
 let testDb: TestDatabase;
 let handle: DatabaseHandle;
@@ -20,7 +27,12 @@ const tenantId = uuidv7();
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  handle = await openDatabase({ url: testDb.url, dataDir: 'memory://', poolMax: 10, migrate: true });
+  handle = await openDatabase({
+    url: testDb.url,
+    dataDir: 'memory://',
+    poolMax: 10,
+    migrate: true,
+  });
   await withSystem(handle.db, (tx) => tx.insert(tenants).values({ id: tenantId, name: 'T' }));
 });
 
@@ -172,8 +184,12 @@ describe.each(transports)('durable jobs over %s', (transport) => {
   });
 
   it('enqueues idempotently with a dedupe key', async () => {
-    const first = await enqueue('test.record.v1', `dedupe-${transport}`, { dedupeKey: `k-${transport}` });
-    const second = await enqueue('test.record.v1', `dedupe-${transport}`, { dedupeKey: `k-${transport}` });
+    const first = await enqueue('test.record.v1', `dedupe-${transport}`, {
+      dedupeKey: `k-${transport}`,
+    });
+    const second = await enqueue('test.record.v1', `dedupe-${transport}`, {
+      dedupeKey: `k-${transport}`,
+    });
     expect(second).toEqual({ ...first, deduplicated: true });
     await waitFor(async () => (await statusOf(first.id)) === 'succeeded');
     expect(executions.get(`dedupe-${transport}`)).toBe(1);
@@ -183,7 +199,13 @@ describe.each(transports)('durable jobs over %s', (transport) => {
     let jobId = '';
     await expect(
       withTenant(handle.db, tenantId, async (tx) => {
-        jobId = (await stack.queue.enqueue(tx, 'test.record.v1', { tenantId, correlationId: 'x', key: 'rb' })).id;
+        jobId = (
+          await stack.queue.enqueue(tx, 'test.record.v1', {
+            tenantId,
+            correlationId: 'x',
+            key: 'rb',
+          })
+        ).id;
         throw new Error('business rule failed');
       }),
     ).rejects.toThrow('business rule failed');
@@ -193,11 +215,13 @@ describe.each(transports)('durable jobs over %s', (transport) => {
   it('refuses an invalid payload or an unknown job at enqueue time', async () => {
     await expect(
       withTenant(handle.db, tenantId, (tx) =>
-        stack.queue.enqueue(tx, 'test.record.v1', { tenantId: 'nope', correlationId: '' } as never),
+        stack.queue.enqueue(tx, 'test.record.v1', { tenantId: 'nope', correlationId: '' }),
       ),
     ).rejects.toBeInstanceOf(InvalidJobPayloadError);
     await expect(
-      withTenant(handle.db, tenantId, (tx) => stack.queue.enqueue(tx, 'test.unknown.v1', { tenantId, correlationId: 'c' })),
+      withTenant(handle.db, tenantId, (tx) =>
+        stack.queue.enqueue(tx, 'test.unknown.v1', { tenantId, correlationId: 'c' }),
+      ),
     ).rejects.toBeInstanceOf(UnknownJobError);
   });
 

@@ -23,13 +23,17 @@ it('matches the committed openapi.json (run `npm run openapi:write` after an API
 });
 
 it('describes every route the application serves', () => {
-  const document = buildOpenApiDocument(t.app) as { openapi: string; paths: Record<string, object> };
+  const document = buildOpenApiDocument(t.app) as {
+    openapi: string;
+    paths: Record<string, object>;
+  };
   expect(document.openapi).toBe('3.1.0');
   const documented = Object.keys(document.paths).sort();
   expect(documented).toEqual(
     expect.arrayContaining(['/healthz', '/readyz', '/internal/jobs', '/internal/jobs/{id}/retry']),
   );
-  const listJobs = (document.paths['/internal/jobs'] as { get: { parameters: { name: string }[] } }).get;
+  const listJobs = (document.paths['/internal/jobs'] as { get: { parameters: { name: string }[] } })
+    .get;
   expect(listJobs.parameters.map((p) => p.name)).toEqual(
     expect.arrayContaining(['status', 'limit', 'cursor']),
   );

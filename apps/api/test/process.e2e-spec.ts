@@ -43,7 +43,10 @@ describe('process lifecycle', () => {
       DATABASE_URL: 'postgres://nobody:pw@127.0.0.1:1/none',
       DB_CONNECT_MAX_DELAY_MS: '400',
     });
-    await waitFor(async () => (p.output().match(/database not reachable/g) ?? []).length >= 3, 20_000);
+    await waitFor(
+      async () => (p.output().match(/database not reachable/g) ?? []).length >= 3,
+      20_000,
+    );
     expect(p.child.exitCode).toBeNull();
     expect(p.output()).not.toContain('pw@');
     p.child.kill('SIGKILL');
@@ -64,7 +67,9 @@ describe('process lifecycle', () => {
       INTERNAL_API_TOKEN: 'internal-token-0123456789abcdef',
     });
     const port = await p.ready;
-    await waitFor(async () => existsSync(marker) && readFileSync(marker, 'utf8').includes('start drain'));
+    await waitFor(
+      async () => existsSync(marker) && readFileSync(marker, 'utf8').includes('start drain'),
+    );
 
     // A request whose body is still arriving when the signal comes.
     const socket = connect(port, '127.0.0.1');

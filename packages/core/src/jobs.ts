@@ -9,6 +9,9 @@ export interface JobEnvelope {
   correlationId: string;
 }
 
+/** A job's payload: the envelope plus the job's own fields (checked by its schema). */
+export type JobPayload = JobEnvelope & Record<string, unknown>;
+
 export interface EnqueueOptions {
   /** Run no earlier than this many milliseconds from now. */
   delayMs?: number;
@@ -27,10 +30,10 @@ export interface EnqueuedJob {
 
 /** `Tx` is the data layer's transaction: the job commits or rolls back with the caller's writes. */
 export interface JobQueue<Tx> {
-  enqueue<P extends JobEnvelope>(
+  enqueue(
     tx: Tx,
     name: string,
-    payload: P,
+    payload: JobPayload,
     options?: EnqueueOptions,
   ): Promise<EnqueuedJob>;
 }

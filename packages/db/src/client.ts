@@ -99,6 +99,6 @@ async function openPglite(options: DatabaseOptions): Promise<DatabaseHandle> {
  * type cannot say so, hence this one typed place.
  */
 export async function selectRows<T>(executor: Database | Tx, query: SQL): Promise<T[]> {
-  const result = (await executor.execute(query)) as unknown as { rows: T[] };
-  return result.rows;
+  const result: unknown = await executor.execute(query);
+  return (result as { rows: T[] }).rows;
 }

@@ -55,7 +55,9 @@ const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull(
 export const tenants = pgTable(
   'tenants',
   {
-    id: uuid('id').primaryKey().$defaultFn(() => uuidv7()),
+    id: uuid('id')
+      .primaryKey()
+      .$defaultFn(() => uuidv7()),
     name: text('name').notNull(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

@@ -24,11 +24,7 @@ describe('migrations', () => {
     const db = await createTestDatabase();
     created.push(db);
     const url = db.url!;
-    await Promise.all([
-      runMigrations({ url }),
-      runMigrations({ url }),
-      runMigrations({ url }),
-    ]);
+    await Promise.all([runMigrations({ url }), runMigrations({ url }), runMigrations({ url })]);
     const journal = (await import('../migrations/meta/_journal.json')).default;
     expect(await countMigrations(url)).toBe(journal.entries.length);
   });

@@ -50,7 +50,9 @@ describe('row-level security', () => {
       enabled: boolean;
       forced: boolean;
       policies: number;
-    }>(handle.db, sql`
+    }>(
+      handle.db,
+      sql`
       select c.relname as table_name,
              c.relrowsecurity as enabled,
              c.relforcerowsecurity as forced,
@@ -62,8 +64,11 @@ describe('row-level security', () => {
          and (exists (select 1 from information_schema.columns col
                        where col.table_schema = 'public' and col.table_name = c.relname
                          and col.column_name = 'tenant_id')
-              or c.relname = 'tenants')`);
-    expect(tables.map((t) => t.table_name).sort()).toEqual(expect.arrayContaining(['jobs', 'tenants']));
+              or c.relname = 'tenants')`,
+    );
+    expect(tables.map((t) => t.table_name).sort()).toEqual(
+      expect.arrayContaining(['jobs', 'tenants']),
+    );
     const offenders = tables.filter((t) => !t.enabled || !t.forced || t.policies === 0);
     expect(offenders).toEqual([]);
   });

@@ -18,15 +18,15 @@ export function spawnTs(entry: string, env: Record<string, string | undefined>):
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const ready = new Promise<number>((resolve, reject) => {
     const onData = () => {
       const match = /READY (\d+)/.exec(out) ?? /listening on http:\/\/[^:]+:(\d+)/.exec(out);
       if (match) resolve(Number(match[1]));
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     void exited.then((code) => reject(new Error(`process exited (${code}) before ready:\n${out}`)));
   });
   ready.catch(() => undefined);

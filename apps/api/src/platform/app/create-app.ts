@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import { ZodValidationPipe } from 'nestjs-zod';
@@ -35,10 +34,14 @@ export async function createApp(role: Role, config: AppConfig): Promise<NestFast
       return req.correlationId;
     },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(role, config), adapter, {
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRole(role, config),
+    adapter,
+    {
+      bufferLogs: true,
+      abortOnError: false,
+    },
+  );
   app.useLogger(app.get(NestPinoLogger));
   const logger = app.get<Logger>(ROOT_LOGGER);
   app.useGlobalFilters(new ProblemFilter(logger));
@@ -51,7 +54,7 @@ export async function createApp(role: Role, config: AppConfig): Promise<NestFast
   });
   if (role !== 'worker') {
     const document = buildOpenApiDocument(app);
-    const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+    const fastify = app.getHttpAdapter().getInstance();
     fastify.get('/openapi.json', (_request, reply) => reply.send(document));
     registerDocsUi(fastify);
   }

@@ -39,7 +39,10 @@ export function installGracefulShutdown(app: NestFastifyApplication, config: App
     }, config.SHUTDOWN_TIMEOUT_MS + 5000);
     deadline.unref();
     try {
-      await Promise.all([app.getHttpAdapter().close(), jobs.transport.stop(config.SHUTDOWN_TIMEOUT_MS)]);
+      await Promise.all([
+        app.getHttpAdapter().close(),
+        jobs.transport.stop(config.SHUTDOWN_TIMEOUT_MS),
+      ]);
       await app.close();
       logger.info('shutdown complete');
       process.exit(0);
@@ -69,7 +72,9 @@ export async function run(role: Role): Promise<NestFastifyApplication> {
 
 export function runOrExit(role: Role): void {
   run(role).catch((error: unknown) => {
-    process.stderr.write(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   });
 }

@@ -60,7 +60,10 @@ describe('loadConfig', () => {
 
   it('masks secrets when describing the configuration', () => {
     const shown = describeConfig(
-      loadConfig({ DATABASE_URL: 'postgres://u:secret@db/app', INTERNAL_API_TOKEN: 'x'.repeat(30) }),
+      loadConfig({
+        DATABASE_URL: 'postgres://u:secret@db/app',
+        INTERNAL_API_TOKEN: 'x'.repeat(30),
+      }),
     );
     expect(shown.DATABASE_URL).toBe('[redacted]');
     expect(shown.INTERNAL_API_TOKEN).toBe('[redacted]');

@@ -11,7 +11,10 @@ export interface RetryOptions {
  * Calls `fn` until it succeeds, waiting a jittered, growing delay (capped) between attempts.
  * Used at start-up: a database that is not up yet is waited for, not crashed on.
  */
-export async function retryUntilSuccess<T>(fn: () => Promise<T>, options: RetryOptions): Promise<T> {
+export async function retryUntilSuccess<T>(
+  fn: () => Promise<T>,
+  options: RetryOptions,
+): Promise<T> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (let attempt = 1; ; attempt += 1) {
     try {

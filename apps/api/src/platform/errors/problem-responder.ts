@@ -15,7 +15,10 @@ export function sendProblem(
 ): FastifyReply {
   const problem = toProblem(error);
   if (problem.unexpected) {
-    logger.error({ err: error, correlationId: request.id }, 'unhandled error while serving a request');
+    logger.error(
+      { err: error, correlationId: request.id },
+      'unhandled error while serving a request',
+    );
   }
   const body = problemDocument(problem.problemType, {
     ...(problem.detail === undefined ? {} : { detail: problem.detail }),

@@ -70,15 +70,27 @@ export function toProblem(error: unknown): ResolvedProblem {
     return { problemType: 'internal-error', unexpected: true };
   }
   if (error instanceof SyntaxError) {
-    return { problemType: 'malformed-request', detail: 'The body is not valid JSON.', unexpected: false };
+    return {
+      problemType: 'malformed-request',
+      detail: 'The body is not valid JSON.',
+      unexpected: false,
+    };
   }
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && FASTIFY_CODES[code]) {
-    return { problemType: FASTIFY_CODES[code], detail: (error as Error).message, unexpected: false };
+    return {
+      problemType: FASTIFY_CODES[code],
+      detail: (error as Error).message,
+      unexpected: false,
+    };
   }
   const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof statusCode === 'number' && STATUS_TO_TYPE[statusCode]) {
-    return { problemType: STATUS_TO_TYPE[statusCode], detail: (error as Error).message, unexpected: false };
+    return {
+      problemType: STATUS_TO_TYPE[statusCode],
+      detail: (error as Error).message,
+      unexpected: false,
+    };
   }
   return { problemType: 'internal-error', unexpected: true };
 }

@@ -1,5 +1,10 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { DatabaseHandle } from '@maxai/db';
 import type { Redis } from 'ioredis';
 import { createZodDto } from 'nestjs-zod';
@@ -41,9 +46,14 @@ export class HealthController {
   @ApiOkResponse({ type: ReadinessDto })
   @ApiServiceUnavailableResponse({ description: 'A dependency is down (problem+json)' })
   async readiness(): Promise<ReadinessDto> {
+    const redisClient = this.redis;
     const [database, redis] = await Promise.all([
       probe(() => this.database.ping()),
-      this.redis ? probe(async () => void (await this.redis!.ping())) : ('not_configured' as const),
+      redisClient
+        ? probe(async () => {
+            await redisClient.ping();
+          })
+        : ('not_configured' as const),
     ]);
     const checks = { database, redis } as const;
     if (database === 'down' || redis === 'down') {

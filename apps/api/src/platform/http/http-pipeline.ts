@@ -1,7 +1,7 @@
 import helmet from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { trace } from '@opentelemetry/api';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config.schema';
@@ -28,9 +28,9 @@ export async function configureHttpPipeline(
   app: NestFastifyApplication,
   { config, logger, metrics, redis }: HttpPipelineDeps,
 ): Promise<void> {
-  const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  const fastify = app.getHttpAdapter().getInstance();
 
-  await app.register(helmet as never, {
+  await app.register(helmet, {
     // The API serves JSON; the docs page needs its own scripts and styles only.
     contentSecurityPolicy: {
       directives: {

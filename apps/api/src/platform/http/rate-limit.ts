@@ -22,8 +22,15 @@ const EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
  * configured, in memory otherwise. If Redis fails, an in-memory insurance limiter takes over so
  * a Redis outage neither blocks all traffic nor lifts the limit.
  */
-export function createRateLimiter(settings: RateLimitSettings, redis: Redis | null): RateLimiterAbstract {
-  const base = { points: settings.points, duration: settings.windowSeconds, keyPrefix: `${settings.keyPrefix}:rl:http` };
+export function createRateLimiter(
+  settings: RateLimitSettings,
+  redis: Redis | null,
+): RateLimiterAbstract {
+  const base = {
+    points: settings.points,
+    duration: settings.windowSeconds,
+    keyPrefix: `${settings.keyPrefix}:rl:http`,
+  };
   if (!redis) return new RateLimiterMemory(base);
   return new RateLimiterRedis({
     ...base,
@@ -40,7 +47,7 @@ function setHeaders(reply: FastifyReply, limit: number, result: RateLimiterRes):
 
 export function rateLimitHook(limiter: RateLimiterAbstract) {
   return async function rateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (EXEMPT.has(request.url.split('?')[0]!)) return;
+    if (EXEMPT.has(request.routeOptions.url ?? '')) return;
     try {
       const result = await limiter.consume(request.ip);
       setHeaders(reply, limiter.points, result);

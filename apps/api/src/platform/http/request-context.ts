@@ -30,10 +30,8 @@ const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$
 
 export function parseTraceparent(value: unknown): { traceId: string; spanId: string } | undefined {
   if (typeof value !== 'string') return undefined;
-  const match = TRACEPARENT.exec(value.trim());
-  if (!match || match[1] === 'ff') return undefined;
-  const traceId = match[2]!;
-  const spanId = match[3]!;
+  const [, version, traceId, spanId] = TRACEPARENT.exec(value.trim()) ?? [];
+  if (!traceId || !spanId || version === 'ff') return undefined;
   if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
   return { traceId, spanId };
 }
@@ -42,7 +40,9 @@ export function parseTraceparent(value: unknown): { traceId: string; spanId: str
  * The correlation id of an incoming request: the caller's `x-correlation-id` when it is safe to
  * echo into logs and headers, else the trace id of a valid `traceparent`, else a new UUID v7.
  */
-export function resolveCorrelationId(headers: Record<string, string | string[] | undefined>): string {
+export function resolveCorrelationId(
+  headers: Record<string, string | string[] | undefined>,
+): string {
   const given = headers['x-correlation-id'];
   if (typeof given === 'string' && CORRELATION_ID.test(given)) return given;
   const trace = parseTraceparent(headers.traceparent);

@@ -18,13 +18,16 @@ describe('root logger', () => {
     const { lines, logger } = capture();
     logger.info(
       {
-        req: { headers: { authorization: 'Bearer abc.def', cookie: 'sid=1', 'x-api-key': 'mk_live_1' } },
+        req: {
+          headers: { authorization: 'Bearer abc.def', cookie: 'sid=1', 'x-api-key': 'mk_live_1' },
+        },
         body: { password: 'hunter2', refreshToken: 'rt_1', email: 'a@b.co' },
       },
       'login',
     );
     const text = JSON.stringify(lines[0]);
-    for (const secret of ['abc.def', 'sid=1', 'mk_live_1', 'hunter2', 'rt_1']) expect(text).not.toContain(secret);
+    for (const secret of ['abc.def', 'sid=1', 'mk_live_1', 'hunter2', 'rt_1'])
+      expect(text).not.toContain(secret);
     expect(text).toContain('a@b.co');
   });
 

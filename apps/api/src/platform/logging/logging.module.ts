@@ -52,7 +52,8 @@ type CorrelatedRequest = IncomingMessage & { correlationId?: string };
       useFactory: (logger: Logger) => ({
         pinoHttp: {
           logger,
-          genReqId: (req: CorrelatedRequest) => req.correlationId ?? resolveCorrelationId(req.headers),
+          genReqId: (req: CorrelatedRequest) =>
+            req.correlationId ?? resolveCorrelationId(req.headers),
           customAttributeKeys: { reqId: 'correlationId' },
           // The access log is written by the HTTP pipeline, which knows the route template.
           autoLogging: false,

@@ -48,8 +48,7 @@ class RetryLaterError extends Error {
  */
 export class BullMqTransport implements JobTransport {
   readonly kind = 'bullmq' as const;
-  private queue: Queue | undefined;
-  private worker: Worker | undefined;
+  private running: { queue: Queue; worker: Worker } | undefined;
   private readonly connections: Redis[] = [];
   private relaying = false;
   private relayLoop: Promise<void> | undefined;
@@ -65,11 +64,11 @@ export class BullMqTransport implements JobTransport {
   ) {}
 
   start(): void {
-    if (this.queue) return;
+    if (this.running) return;
     const { prefix, concurrency, leaseMs, maxAttempts, backoff } = this.options;
-    this.queue = new Queue(QUEUE_NAME, { connection: this.connect(), prefix });
-    this.queue.on('error', (error) => this.logger.error({ err: error }, 'BullMQ queue error'));
-    this.worker = new Worker<QueuedJobData>(QUEUE_NAME, (job) => this.process(job), {
+    const queue = new Queue(QUEUE_NAME, { connection: this.connect(), prefix });
+    queue.on('error', (error) => this.logger.error({ err: error }, 'BullMQ queue error'));
+    const worker = new Worker<QueuedJobData>(QUEUE_NAME, (job) => this.process(job), {
       connection: this.connect(),
       prefix,
       concurrency,
@@ -84,9 +83,10 @@ export class BullMqTransport implements JobTransport {
             : backoffDelay(attemptsMade, backoff.baseMs, backoff.maxMs),
       },
     });
-    this.worker.on('error', (error) => this.logger.error({ err: error }, 'BullMQ worker error'));
+    worker.on('error', (error) => this.logger.error({ err: error }, 'BullMQ worker error'));
+    this.running = { queue, worker };
     this.relaying = true;
-    this.relayLoop = this.relay();
+    this.relayLoop = this.relay(queue);
   }
 
   wake(): void {
@@ -94,11 +94,12 @@ export class BullMqTransport implements JobTransport {
   }
 
   async stop(graceMs: number): Promise<void> {
-    if (!this.queue) return;
+    if (!this.running) return;
+    const { queue, worker } = this.running;
+    this.running = undefined;
     this.relaying = false;
     this.wake();
     await this.relayLoop;
-    const worker = this.worker!;
     const closed = worker.close().then(() => false);
     const timedOut = await Promise.race([closed, sleep(graceMs).then(() => true)]);
     if (timedOut) {
@@ -106,9 +107,8 @@ export class BullMqTransport implements JobTransport {
       this.abort.abort();
       await worker.close(true);
     }
-    await this.queue.close();
+    await queue.close();
     await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
-    this.queue = undefined;
   }
 
   private connect(): Redis {
@@ -118,14 +118,14 @@ export class BullMqTransport implements JobTransport {
     return connection;
   }
 
-  private async relay(): Promise<void> {
+  private async relay(queue: Queue): Promise<void> {
     while (this.relaying) {
       let moved = 0;
       try {
-        moved = await this.repository.relay(RELAY_BATCH, (rows) => this.publish(rows));
+        moved = await this.repository.relay(RELAY_BATCH, (rows) => this.publish(queue, rows));
         if (Date.now() - this.lastReconcile > this.options.reconcileAfterMs / 2) {
           this.lastReconcile = Date.now();
-          await this.reconcile();
+          await this.reconcile(queue);
         }
       } catch (error) {
         this.logger.error({ err: error }, 'job relay failed; retrying');
@@ -134,9 +134,9 @@ export class BullMqTransport implements JobTransport {
     }
   }
 
-  private async publish(rows: JobRow[]): Promise<void> {
+  private async publish(queue: Queue, rows: JobRow[]): Promise<void> {
     const now = Date.now();
-    await this.queue!.addBulk(
+    await queue.addBulk(
       rows.map((row) => ({
         name: row.name,
         data: { id: row.id, generation: row.generation },
@@ -153,10 +153,10 @@ export class BullMqTransport implements JobTransport {
   }
 
   /** Finds rows the queue lost (Redis flushed) or gave up on (stalled too often) and fixes them. */
-  private async reconcile(): Promise<void> {
+  private async reconcile(queue: Queue): Promise<void> {
     const stale = await this.repository.findStale(this.options.reconcileAfterMs, 500);
     for (const row of stale) {
-      const job = await this.queue!.getJob(bullJobId(row));
+      const job = await queue.getJob(bullJobId(row));
       if (!job) {
         this.logger.warn({ jobId: row.id }, 'queued job missing from Redis; re-relaying it');
         await this.repository.requeue(row.id);
@@ -171,7 +171,7 @@ export class BullMqTransport implements JobTransport {
 
   private async process(job: Job<QueuedJobData>): Promise<string> {
     const row = await this.repository.findById(job.data.id);
-    if (!row || row.generation !== job.data.generation) return 'skipped';
+    if (row?.generation !== job.data.generation) return 'skipped';
     if (row.status === 'succeeded' || row.status === 'dead') return 'skipped';
     const { workerId, leaseMs } = this.options;
     const attempt = Math.max(job.attemptsStarted, 1);

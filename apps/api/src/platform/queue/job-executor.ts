@@ -60,7 +60,8 @@ export class JobExecutor {
     const seconds = (performance.now() - started) / 1000;
     this.metrics.recordJob(job.name, result.status, seconds);
     if (result.status === 'succeeded') log.debug({ seconds }, 'job succeeded');
-    else if (result.status === 'retry') log.warn({ err: result.error, delayMs: result.delayMs }, 'job failed, will retry');
+    else if (result.status === 'retry')
+      log.warn({ err: result.error, delayMs: result.delayMs }, 'job failed, will retry');
     else log.error({ err: result.error }, 'job dead-lettered');
     return result;
   }
@@ -75,7 +76,9 @@ export class JobExecutor {
     }
     const parsed = definition.schema.safeParse(job.payload);
     if (!parsed.success) {
-      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+      const fields = parsed.error.issues.map(
+        (i) => `${i.path.join('.') || '(root)'}: ${i.message}`,
+      );
       return { status: 'dead', error: `invalid payload: ${fields.join('; ')}` };
     }
     try {

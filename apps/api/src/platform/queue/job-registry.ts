@@ -40,7 +40,7 @@ export class JobRegistry {
     if (this.definitions.has(definition.name)) {
       throw new Error(`job "${definition.name}" is registered twice`);
     }
-    this.definitions.set(definition.name, definition as unknown as JobDefinition);
+    this.definitions.set(definition.name, definition);
   }
 
   get(name: string): JobDefinition {

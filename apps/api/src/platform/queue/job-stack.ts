@@ -34,8 +34,18 @@ export interface JobStack {
 /** Wires the outbox, the executor and the transport chosen by configuration. */
 export function createJobStack(options: JobStackOptions): JobStack {
   const repository = new JobsRepository(options.db);
-  const executor = new JobExecutor(options.registry, options.backoff, options.metrics, options.logger);
-  const queue = new OutboxJobQueue(options.registry, repository, options.maxAttempts, options.metrics);
+  const executor = new JobExecutor(
+    options.registry,
+    options.backoff,
+    options.metrics,
+    options.logger,
+  );
+  const queue = new OutboxJobQueue(
+    options.registry,
+    repository,
+    options.maxAttempts,
+    options.metrics,
+  );
   const transport: JobTransport = options.redisUrl
     ? new BullMqTransport(
         repository,

@@ -1,11 +1,5 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
-import {
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiSecurity,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { JOB_STATUSES } from '@maxai/db';
 import { createZodDto, ZodValidationPipe } from 'nestjs-zod';
 import { z } from 'zod';
@@ -31,11 +25,11 @@ const jobView = z.object({
   completedAt: z.iso.datetime().nullable(),
 });
 type JobView = z.infer<typeof jobView>;
+const jobPage = z.object({ data: z.array(jobView), nextCursor: z.uuid().nullable() });
+type JobPage = z.infer<typeof jobPage>;
 
 class JobDto extends createZodDto(jobView) {}
-class JobPageDto extends createZodDto(
-  z.object({ data: z.array(jobView), nextCursor: z.uuid().nullable() }),
-) {}
+class JobPageDto extends createZodDto(jobPage) {}
 class ListJobsQuery extends createZodDto(
   z.object({
     status: z.enum(JOB_STATUSES).default('dead'),
@@ -79,14 +73,14 @@ export class JobsController {
   @Get()
   @ApiOperation({ summary: 'List jobs by status (dead letters by default), oldest first' })
   @ApiOkResponse({ type: JobPageDto })
-  async list(@Query(new ZodValidationPipe(ListJobsQuery)) query: ListJobsQuery): Promise<JobPageDto> {
+  async list(@Query(new ZodValidationPipe(ListJobsQuery)) query: ListJobsQuery): Promise<JobPage> {
     const rows = await this.repository.list({
       status: query.status,
       limit: query.limit + 1,
       ...(query.cursor ? { cursor: query.cursor } : {}),
     });
     const page = rows.slice(0, query.limit);
-    const nextCursor = rows.length > query.limit ? page[page.length - 1]!.id : null;
+    const nextCursor = rows.length > query.limit ? (page.at(-1)?.id ?? null) : null;
     return { data: page.map(toView), nextCursor };
   }
 
@@ -94,7 +88,7 @@ export class JobsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Run a dead job again from its first attempt' })
   @ApiOkResponse({ type: JobDto })
-  async retry(@Param(new ZodValidationPipe(JobIdParams)) params: JobIdParams): Promise<JobDto> {
+  async retry(@Param(new ZodValidationPipe(JobIdParams)) params: JobIdParams): Promise<JobView> {
     const row = await this.repository.retryDead(params.id);
     if (!row) {
       const existing = await this.repository.findById(params.id);

@@ -26,7 +26,8 @@ export class JobsRepository {
       .select({ id: jobs.id })
       .from(jobs)
       .where(and(eq(jobs.tenantId, row.tenantId), eq(jobs.dedupeKey, row.dedupeKey ?? '')));
-    return { id: existing!.id, deduplicated: true };
+    if (!existing) throw new Error('dedupe conflict without an existing job');
+    return { id: existing.id, deduplicated: true };
   }
 
   /**
@@ -142,7 +143,12 @@ export class JobsRepository {
       await tx
         .update(jobs)
         .set({ status: 'relayed', updatedAt: sql`now()` })
-        .where(inArray(jobs.id, rows.map((r) => r.id)));
+        .where(
+          inArray(
+            jobs.id,
+            rows.map((r) => r.id),
+          ),
+        );
       return rows.length;
     });
   }

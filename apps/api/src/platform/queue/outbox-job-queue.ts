@@ -1,4 +1,4 @@
-import type { EnqueueOptions, EnqueuedJob, JobEnvelope, JobQueue } from '@maxai/core';
+import type { EnqueueOptions, EnqueuedJob, JobPayload, JobQueue } from '@maxai/core';
 import type { Tx } from '@maxai/db';
 import type { MetricsService } from '../metrics/metrics.service';
 import type { JobRegistry } from './job-registry';
@@ -26,10 +26,10 @@ export class OutboxJobQueue implements JobQueue<Tx> {
     private readonly metrics: MetricsService,
   ) {}
 
-  async enqueue<P extends JobEnvelope>(
+  async enqueue(
     tx: Tx,
     name: string,
-    payload: P,
+    payload: JobPayload,
     options: EnqueueOptions = {},
   ): Promise<EnqueuedJob> {
     const definition = this.registry.get(name);

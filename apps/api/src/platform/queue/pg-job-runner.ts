@@ -34,11 +34,16 @@ export class PgJobRunner implements JobTransport {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.heartbeat = setInterval(() => {
-      this.repository
-        .extendLease(this.options.workerId, [...this.inflight.keys()], this.options.leaseMs)
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'job lease extension failed'));
-    }, Math.max(250, Math.floor(this.options.leaseMs / 3)));
+    this.heartbeat = setInterval(
+      () => {
+        this.repository
+          .extendLease(this.options.workerId, [...this.inflight.keys()], this.options.leaseMs)
+          .catch((error: unknown) =>
+            this.logger.warn({ err: error }, 'job lease extension failed'),
+          );
+      },
+      Math.max(250, Math.floor(this.options.leaseMs / 3)),
+    );
     this.heartbeat.unref();
     this.loop = this.run();
   }
@@ -59,7 +64,10 @@ export class PgJobRunner implements JobTransport {
     ]);
     if (timedOut) {
       // Unfinished jobs keep their lease until it lapses, then another worker takes them.
-      this.logger.warn({ jobs: [...this.inflight.keys()] }, 'shutdown grace period over, aborting jobs');
+      this.logger.warn(
+        { jobs: [...this.inflight.keys()] },
+        'shutdown grace period over, aborting jobs',
+      );
       this.abort.abort();
     }
     clearInterval(this.heartbeat);
@@ -83,7 +91,11 @@ export class PgJobRunner implements JobTransport {
         for (const row of claimed) this.launch(row);
       }
       // A full batch suggests more is waiting: look again at once unless every slot is busy.
-      if (claimed.length === 0 || claimed.length < free || this.inflight.size >= this.options.concurrency) {
+      if (
+        claimed.length === 0 ||
+        claimed.length < free ||
+        this.inflight.size >= this.options.concurrency
+      ) {
         await this.idle(this.options.pollIntervalMs);
       }
     }

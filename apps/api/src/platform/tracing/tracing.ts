@@ -36,7 +36,8 @@ export function startTracing(options: TracingOptions): NodeSDK {
     spanProcessors,
     instrumentations: [
       new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? ''),
+        ignoreIncomingRequestHook: (req) =>
+          ['/healthz', '/readyz', '/metrics'].includes(req.url ?? ''),
       }),
       new PgInstrumentation(),
       new IORedisInstrumentation(),
