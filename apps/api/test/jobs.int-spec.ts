@@ -17,31 +17,32 @@ import { createJobStack, type JobStack } from '../src/platform/queue/job-stack';
 import { InvalidJobPayloadError } from '../src/platform/queue/outbox-job-queue';
 import { waitFor } from './support/waiting';
 
-const transports = process.env.REDIS_URL
-  ? (['postgres', 'bullmq'] as const)
-  : (['postgres'] as const);
+/** [database, transport]: the embedded pairing always, the production ones when configured. */
+const setups: ['pglite' | 'postgres', 'postgres' | 'bullmq'][] = [['pglite', 'postgres']];
+if (process.env.DATABASE_URL) setups.push(['postgres', 'postgres']);
+if (process.env.DATABASE_URL && process.env.REDIS_URL) setups.push(['postgres', 'bullmq']);
 
-let testDb: TestDatabase;
-let handle: DatabaseHandle;
-const tenantId = uuidv7();
+describe.each(setups)('durable jobs on %s over the %s transport', (database, transport) => {
+  let testDb: TestDatabase;
+  let handle: DatabaseHandle;
+  const tenantId = uuidv7();
 
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  handle = await openDatabase({
-    url: testDb.url,
-    dataDir: 'memory://',
-    poolMax: 10,
-    migrate: true,
+  beforeAll(async () => {
+    testDb = await createTestDatabase(database === 'pglite' ? 'pglite' : 'default');
+    handle = await openDatabase({
+      url: testDb.url,
+      dataDir: 'memory://',
+      poolMax: 10,
+      migrate: true,
+    });
+    await withSystem(handle.db, (tx) => tx.insert(tenants).values({ id: tenantId, name: 'T' }));
   });
-  await withSystem(handle.db, (tx) => tx.insert(tenants).values({ id: tenantId, name: 'T' }));
-});
 
-afterAll(async () => {
-  await handle.close();
-  await testDb.drop();
-});
+  afterAll(async () => {
+    await handle.close();
+    await testDb.drop();
+  });
 
-describe.each(transports)('durable jobs over %s', (transport) => {
   const executions = new Map<string, number>();
   const flakyFailures = new Map<string, number>();
   let stack: JobStack;
@@ -126,7 +127,7 @@ describe.each(transports)('durable jobs over %s', (transport) => {
   const statusOf = async (id: string) => (await stack.repository.findById(id))?.status;
 
   it('runs 1,000 enqueued jobs, each exactly once', async () => {
-    const keys = Array.from({ length: 1000 }, (_, i) => `bulk-${transport}-${i}`);
+    const keys = Array.from({ length: 1000 }, (_, i) => `bulk-${database}-${transport}-${i}`);
     await withTenant(handle.db, tenantId, async (tx) => {
       for (const key of keys) {
         await stack.queue.enqueue(tx, 'test.record.v1', { tenantId, correlationId: 'bulk', key });

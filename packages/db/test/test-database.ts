@@ -11,9 +11,11 @@ export interface TestDatabase {
  * With DATABASE_URL set, every test file gets its own throw-away database on that server, so
  * files run in parallel without seeing each other's rows; without it, tests use in-memory PGlite.
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(
+  kind: 'default' | 'pglite' = 'default',
+): Promise<TestDatabase> {
   const base = process.env.DATABASE_URL;
-  if (!base) return { url: undefined, drop: async () => undefined };
+  if (!base || kind === 'pglite') return { url: undefined, drop: async () => undefined };
   const name = `maxai_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
@@ -33,3 +35,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 export const usingPostgres = (): boolean => Boolean(process.env.DATABASE_URL);
+
+/** The embedded database always; PostgreSQL too when DATABASE_URL is set. */
+export const databaseKinds = (): ('pglite' | 'postgres')[] =>
+  usingPostgres() ? ['pglite', 'postgres'] : ['pglite'];
