@@ -1,0 +1,86 @@
+import { createServer } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../packages/db/test/test-database';
+import { configOrExit, run, runOrExit } from '../src/platform/app/run';
+import { waitFor } from './support/waiting';
+
+/** process.exit is replaced by a recorder: these tests run the real entry logic in-process. */
+let exits: number[] = [];
+let printed = '';
+let db: TestDatabase;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+function captureProcess() {
+  exits = [];
+  printed = '';
+  vi.spyOn(process, 'exit').mockImplementation(((code?: number) => {
+    exits.push(code ?? 0);
+    return undefined as never;
+  }) as typeof process.exit);
+  const write = (chunk: string | Uint8Array) => {
+    printed += chunk.toString();
+    return true;
+  };
+  vi.spyOn(process.stdout, 'write').mockImplementation(write);
+  vi.spyOn(process.stderr, 'write').mockImplementation(write);
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  process.env = { ...savedEnv };
+});
+
+const baseEnv = () => ({
+  ...savedEnv,
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: 'silent',
+  PGLITE_DATA_DIR: 'memory://',
+  DATABASE_URL: db.url ?? '',
+  REDIS_URL: '',
+});
+
+describe('entry logic', () => {
+  it('exits 1 and prints the offending variables on bad configuration', () => {
+    captureProcess();
+    configOrExit({ PORT: '-1', REDIS_URL: 'http://cache' });
+    expect(exits).toEqual([1]);
+    expect(printed).toContain('PORT: expected an integer from 0 to 65535');
+    expect(printed).toContain('REDIS_URL: expected a redis:// or rediss:// URL');
+  });
+
+  it('starts a role, prints its URL, and shuts down cleanly on SIGTERM', async () => {
+    captureProcess();
+    process.env = baseEnv();
+    const app = await run('api');
+    const match = /MaxAI Platform \(api\) listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(printed);
+    expect(match).not.toBeNull();
+    const health = await fetch(`http://127.0.0.1:${match![1]}/healthz`);
+    expect(health.status).toBe(200);
+    process.emit('SIGTERM', 'SIGTERM');
+    await waitFor(async () => exits.length > 0);
+    expect(exits).toEqual([0]);
+    expect(app.getHttpServer().listening).toBe(false);
+  });
+
+  it('reports a start failure and exits 1', async () => {
+    captureProcess();
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    process.env = { ...baseEnv(), PORT: String(port) };
+    runOrExit('api');
+    await waitFor(async () => exits.length > 0);
+    expect(exits).toEqual([1]);
+    expect(printed).toContain('failed to start');
+    expect(printed).toContain('EADDRINUSE');
+    blocker.close();
+  });
+});
