@@ -46,7 +46,7 @@ export async function createApp(role: Role, config: AppConfig): Promise<NestFast
   const logger = app.get<Logger>(ROOT_LOGGER);
   app.useGlobalFilters(new ProblemFilter(logger));
   app.useGlobalPipes(new ZodValidationPipe());
-  await configureHttpPipeline(app, {
+  configureHttpPipeline(app, {
     config,
     logger,
     metrics: app.get(MetricsService),

@@ -17,7 +17,8 @@ function zodErrorOf(schema: z.ZodType, value: unknown): z.ZodError {
   return result.error;
 }
 
-const withCode = (message: string, code: unknown): Error => Object.assign(new Error(message), { code });
+const withCode = (message: string, code: unknown): Error =>
+  Object.assign(new Error(message), { code });
 const withStatus = (message: string, statusCode: unknown): Error =>
   Object.assign(new Error(message), { statusCode });
 

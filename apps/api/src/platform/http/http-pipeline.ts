@@ -1,4 +1,3 @@
-import helmet from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { trace } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -8,6 +7,7 @@ import type { AppConfig } from '../config/config.schema';
 import type { MetricsService } from '../metrics/metrics.service';
 import { createRateLimiter, rateLimitHook } from './rate-limit';
 import { parseTraceparent, requestContext } from './request-context';
+import { computeSecurityHeaders } from './security-headers';
 
 /** Probes and scrapes stay out of the access log. */
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
@@ -24,23 +24,15 @@ export interface HttpPipelineDeps {
  * correlation ids, rate limits and metrics. (Errors raised before a handler — body parsing,
  * limits, content types — reach Nest's exception filters, hence the ProblemFilter.)
  */
-export async function configureHttpPipeline(
+export function configureHttpPipeline(
   app: NestFastifyApplication,
   { config, logger, metrics, redis }: HttpPipelineDeps,
-): Promise<void> {
+): void {
   const fastify = app.getHttpAdapter().getInstance();
 
-  await app.register(helmet, {
-    // The API serves JSON; the docs page needs its own scripts and styles only.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-      },
-    },
-    hsts: { maxAge: 31_536_000, includeSubDomains: true },
+  const securityHeaders = computeSecurityHeaders();
+  fastify.addHook('onRequest', async (_request: FastifyRequest, reply: FastifyReply) => {
+    reply.headers(securityHeaders);
   });
 
   const allowed = new Set(config.CORS_ORIGINS);

@@ -1,10 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino, { type Logger } from 'pino';
-import type { IncomingMessage } from 'node:http';
 import { CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
-import { resolveCorrelationId } from '../http/request-context';
+import { requestContext } from '../http/request-context';
 import { maskCardNumbers, maskCardNumbersDeep, REDACT_PATHS } from './redaction';
 
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
@@ -15,6 +14,11 @@ export function createRootLogger(level: string, destination?: pino.DestinationSt
     {
       level,
       base: { service: 'maxai-platform' },
+      // Every line written while serving a request or running a job carries its correlation id.
+      mixin: () => {
+        const context = requestContext.current();
+        return context ? { correlationId: context.correlationId } : {};
+      },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: { log: (object) => maskCardNumbersDeep(object) as Record<string, unknown> },
       hooks: {
@@ -41,25 +45,19 @@ export function createRootLogger(level: string, destination?: pino.DestinationSt
 })
 export class RootLoggerModule {}
 
-type CorrelatedRequest = IncomingMessage & { correlationId?: string };
-
+/**
+ * nestjs-pino routes Nest's own logging into the root logger. Its per-request pino-http
+ * middleware is not mounted (`forRoutes: []`): it cost ~2/3 of a trivial request's time (a
+ * redacting child logger per request). Log lines get the correlation id from the request
+ * context instead (the root logger's mixin), and the access log comes from the HTTP pipeline.
+ */
 @Global()
 @Module({
   imports: [
     LoggerModule.forRootAsync({
       imports: [RootLoggerModule],
       inject: [ROOT_LOGGER],
-      useFactory: (logger: Logger) => ({
-        pinoHttp: {
-          logger,
-          genReqId: (req: CorrelatedRequest) =>
-            req.correlationId ?? resolveCorrelationId(req.headers),
-          customAttributeKeys: { reqId: 'correlationId' },
-          // The access log is written by the HTTP pipeline, which knows the route template.
-          autoLogging: false,
-          quietReqLogger: true,
-        },
-      }),
+      useFactory: (logger: Logger) => ({ pinoHttp: { logger }, forRoutes: [] }),
     }),
   ],
 })

@@ -81,6 +81,10 @@ export class JobExecutor {
       );
       return { status: 'dead', error: `invalid payload: ${fields.join('; ')}` };
     }
+    // Aborted when the attempt times out (or the worker stops): a handler passes it on to its
+    // provider calls, so a timed-out attempt does not keep acting beside its retry.
+    const attemptAbort = new AbortController();
+    const attemptSignal = AbortSignal.any([signal, attemptAbort.signal]);
     try {
       const run = definition.handler(parsed.data, {
         jobId: job.id,
@@ -89,9 +93,9 @@ export class JobExecutor {
         correlationId: job.correlationId,
         attempt: job.attempt,
         maxAttempts: job.maxAttempts,
-        signal,
+        signal: attemptSignal,
       });
-      await (definition.timeoutMs ? withTimeout(run, definition.timeoutMs) : run);
+      await (definition.timeoutMs ? withTimeout(run, definition.timeoutMs, attemptAbort) : run);
       return { status: 'succeeded' };
     } catch (error) {
       const message = describeError(error);
@@ -109,10 +113,14 @@ function describeError(error: unknown): string {
   return text.slice(0, 2000);
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+async function withTimeout<T>(promise: Promise<T>, ms: number, abort: AbortController): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new JobTimeoutError(ms)), ms);
+    timer = setTimeout(() => {
+      const error = new JobTimeoutError(ms);
+      abort.abort(error);
+      reject(error);
+    }, ms);
   });
   try {
     return await Promise.race([promise, timeout]);

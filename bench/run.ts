@@ -1,0 +1,15 @@
+import { runHttpBench } from './http';
+
+/** `npm run bench -- <name>`: runs one benchmark; each prints its figures and its baseline. */
+const benches: Record<string, () => Promise<void>> = { http: runHttpBench };
+
+const name = process.argv[2] ?? 'http';
+const bench = benches[name];
+if (!bench) {
+  process.stderr.write(`unknown benchmark "${name}"; known: ${Object.keys(benches).join(', ')}\n`);
+  process.exit(2);
+}
+bench().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
