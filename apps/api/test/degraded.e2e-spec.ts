@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseHandle } from '@maxai/db';
+import { DATABASE } from '../src/platform/database/database.module';
 import { startTestApp, type TestApp } from './support/test-app';
 
 describe('with Redis unreachable', () => {
@@ -22,7 +24,8 @@ describe('with Redis unreachable', () => {
   });
 
   it('keeps rate limiting through the in-memory insurance limiter', async () => {
-    const hit = () => t.app.inject({ method: 'GET', url: '/openapi.json', remoteAddress: '198.51.100.9' });
+    const hit = () =>
+      t.app.inject({ method: 'GET', url: '/openapi.json', remoteAddress: '198.51.100.9' });
     expect((await hit()).statusCode).toBe(200);
     expect((await hit()).statusCode).toBe(200);
     expect((await hit()).statusCode).toBe(429);
@@ -58,6 +61,32 @@ describe('the worker role', () => {
       expect((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
       expect((await t.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(200);
       expect((await t.app.inject({ method: 'GET', url: '/openapi.json' })).statusCode).toBe(404);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('with the database gone', () => {
+  it('reports not ready, and answers a failing request with a generic 500 problem', async () => {
+    const t = await startTestApp('api', {
+      REDIS_URL: '',
+      INTERNAL_API_TOKEN: 'internal-token-0123456789abcdef',
+    });
+    try {
+      await t.app.get<DatabaseHandle>(DATABASE).close();
+      const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ checks: { database: 'down', redis: 'not_configured' } });
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/internal/jobs',
+        headers: { 'x-internal-token': 'internal-token-0123456789abcdef' },
+      });
+      expect(res.statusCode).toBe(500);
+      const body = res.json<{ type: string; detail?: string }>();
+      expect(body.type).toContain('internal-error');
+      expect(JSON.stringify(body)).not.toMatch(/closed|Error:|at /i);
     } finally {
       await t.close();
     }

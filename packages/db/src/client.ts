@@ -54,6 +54,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   // A broken idle connection must not crash the process; the pool discards it.
   pool.on('error', () => undefined);
   const db = drizzlePg(pool, { schema });
+  let closing: Promise<void> | undefined;
   const handle: DatabaseHandle = {
     kind: 'postgres',
     db,
@@ -65,7 +66,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       idle: pool.idleCount,
       waiting: pool.waitingCount,
     }),
-    close: () => pool.end(),
+    close: () => (closing ??= pool.end()),
   };
   await handle.ping();
   return handle;

@@ -122,6 +122,15 @@ describe.each(databaseKinds())('tenancy on %s', (kind) => {
       );
     });
 
+    it('gives new rows a time-ordered UUID v7 key', async () => {
+      const [row] = await withSystem(handle.db, (tx) =>
+        tx.insert(tenants).values({ name: 'Keyless' }).returning(),
+      );
+      expect(row?.id).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+    });
+
     it('lets the system context see every tenant', async () => {
       const all = await withSystem(handle.db, (tx) => tx.select().from(jobs));
       expect(all.length).toBeGreaterThanOrEqual(3);

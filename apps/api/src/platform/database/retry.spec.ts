@@ -28,6 +28,20 @@ describe('retryUntilSuccess', () => {
     expect(delays[0]).toBeGreaterThanOrEqual(500);
   });
 
+  it('starts from a half-second delay by default', async () => {
+    const delays: number[] = [];
+    let calls = 0;
+    await retryUntilSuccess(
+      async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('not yet');
+      },
+      { maxDelayMs: 60_000, onRetry: () => undefined, sleep: async (ms) => void delays.push(ms) },
+    );
+    expect(delays[0]).toBeGreaterThanOrEqual(250);
+    expect(delays[0]).toBeLessThanOrEqual(500);
+  });
+
   it('uses a real timer by default', async () => {
     let calls = 0;
     const value = await retryUntilSuccess(

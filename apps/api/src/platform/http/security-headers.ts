@@ -25,8 +25,8 @@ export function computeSecurityHeaders(
 ): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
-    setHeader(name: string, value: string | number | readonly string[]) {
-      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+    setHeader(name: string, value: string) {
+      headers[name.toLowerCase()] = value;
     },
     removeHeader(name: string) {
       // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a header map keyed by name

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { requestContext } from '../http/request-context';
 import { createRootLogger } from './logging.module';
 
 function capture() {
@@ -14,6 +15,14 @@ function capture() {
 }
 
 describe('root logger', () => {
+  it('stamps the correlation id of the current request or job on every line', () => {
+    const { lines, logger } = capture();
+    requestContext.run({ correlationId: 'corr-77' }, () => logger.info('inside'));
+    logger.info('outside');
+    expect(lines[0]).toMatchObject({ msg: 'inside', correlationId: 'corr-77' });
+    expect(lines[1]).not.toHaveProperty('correlationId');
+  });
+
   it('redacts credentials in request headers and bodies', () => {
     const { lines, logger } = capture();
     logger.info(

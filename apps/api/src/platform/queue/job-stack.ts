@@ -17,7 +17,7 @@ export interface JobStackOptions {
   workerId: string;
   /** BullMQ when set, else the in-process PostgreSQL runner. */
   redisUrl?: string | undefined;
-  redisPrefix?: string;
+  redisPrefix: string;
   concurrency: number;
   pollIntervalMs: number;
   leaseMs: number;
@@ -52,7 +52,7 @@ export function createJobStack(options: JobStackOptions): JobStack {
         executor,
         {
           redisUrl: options.redisUrl,
-          prefix: options.redisPrefix ?? 'maxai',
+          prefix: options.redisPrefix,
           workerId: options.workerId,
           concurrency: options.concurrency,
           pollIntervalMs: options.pollIntervalMs,
