@@ -26,7 +26,7 @@ async function measure(port: number, seconds: number): Promise<Measurement> {
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       { url: `http://127.0.0.1:${port}/healthz`, connections: CONNECTIONS, duration: seconds },
-      (error, finished) => (error ? reject(error) : resolve(finished)),
+      (error: Error | null, finished) => (error ? reject(error) : resolve(finished)),
     );
     // autocannon reports no p95: every response time is kept to compute it exactly.
     instance.on('response', (_client, _status, _bytes, responseTime) =>
