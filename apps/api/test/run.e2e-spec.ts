@@ -64,10 +64,37 @@ describe('entry logic', () => {
     expect(match).not.toBeNull();
     const health = await fetch(`http://127.0.0.1:${match![1]}/healthz`);
     expect(health.status).toBe(200);
+    // A stray rejection is logged, not fatal.
+    process.emit('unhandledRejection', new Error('stray'), Promise.resolve());
+    expect(exits).toEqual([]);
     process.emit('SIGTERM', 'SIGTERM');
     await waitFor(async () => exits.length > 0);
     expect(exits).toEqual([0]);
     expect(app.getHttpServer().listening).toBe(false);
+  });
+
+  it('exits 1 when shutting down fails', async () => {
+    captureProcess();
+    process.env = baseEnv();
+    const app = await run('api');
+    const close = app.close.bind(app);
+    vi.spyOn(app, 'close').mockRejectedValueOnce(new Error('pool refused to close'));
+    process.emit('SIGTERM', 'SIGTERM');
+    await waitFor(async () => exits.length > 0);
+    expect(exits).toEqual([1]);
+    await close();
+  });
+
+  it('exits 1 when shutting down outlives its grace period', async () => {
+    captureProcess();
+    process.env = { ...baseEnv(), SHUTDOWN_TIMEOUT_MS: '0' };
+    const app = await run('api');
+    const close = app.close.bind(app);
+    vi.spyOn(app, 'close').mockImplementationOnce(() => new Promise<void>(() => undefined));
+    process.emit('SIGTERM', 'SIGTERM');
+    await waitFor(async () => exits.length > 0, 15_000);
+    expect(exits).toEqual([1]);
+    await close();
   });
 
   it('reports a start failure and exits 1', async () => {

@@ -1,7 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runMigrations } from '../src';
+import { openDatabase, runMigrations } from '../src';
 import { createTestDatabase, usingPostgres, type TestDatabase } from './test-database';
 
 const created: TestDatabase[] = [];
@@ -38,5 +38,24 @@ describe('migrations', () => {
     );
     expect(r.rows[0]!.n).toBeGreaterThan(0);
     await client.close();
+  });
+
+  it('opens without migrating when told to, and refuses a database that was never migrated', async () => {
+    await expect(
+      openDatabase({ dataDir: 'memory://', poolMax: 1, migrate: false }),
+    ).rejects.toThrow(/maxai_app/);
+    if (!usingPostgres()) return;
+    const db = await createTestDatabase();
+    created.push(db);
+    await runMigrations({ url: db.url! });
+    const handle = await openDatabase({
+      url: db.url,
+      dataDir: 'memory://',
+      poolMax: 1,
+      migrate: false,
+    });
+    await expect(handle.ping()).resolves.toBeUndefined();
+    await handle.close();
+    await handle.close();
   });
 });

@@ -49,6 +49,11 @@ export function installGracefulShutdown(app: NestFastifyApplication, config: App
       process.exit(1);
     }
   };
+  // A rejection nobody awaited is a bug to log, not a reason to drop every in-flight request
+  // and job (BullMQ can emit them while closing against an unreachable Redis).
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection');
+  });
   process.once('SIGTERM', (signal) => void shutdown(signal));
   process.once('SIGINT', (signal) => void shutdown(signal));
 }

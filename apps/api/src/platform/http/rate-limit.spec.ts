@@ -31,7 +31,10 @@ describe('rate limit hook', () => {
   });
 
   it('falls back to memory when Redis fails, with an insurance limiter', async () => {
-    const limiter = createRateLimiter({ points: 1, windowSeconds: 60, keyPrefix: 't' }, unreachable);
+    const limiter = createRateLimiter(
+      { points: 1, windowSeconds: 60, keyPrefix: 't' },
+      unreachable,
+    );
     const app = await appWith(limiter);
     expect((await app.inject({ method: 'GET', url: '/things' })).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/things' })).statusCode).toBe(429);

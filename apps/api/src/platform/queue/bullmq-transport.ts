@@ -100,11 +100,15 @@ export class BullMqTransport implements JobTransport {
     this.relaying = false;
     this.wake();
     await this.relayLoop;
-    const closed = worker.close().then(() => false);
+    // Caught: if the grace period wins, this promise is abandoned and must not reject unhandled.
+    const closed = worker.close().then(
+      () => false,
+      () => false,
+    );
     const timedOut = await Promise.race([closed, sleep(graceMs).then(() => true)]);
     if (timedOut) {
       this.logger.warn('shutdown grace period over, aborting jobs');
-      this.abort.abort();
+      this.abort.abort(new Error('aborted at shutdown'));
       await worker.close(true);
     }
     await queue.close();

@@ -3,6 +3,9 @@ import type { JobExecutor } from './job-executor';
 import type { JobTransport } from './job-transport';
 import type { JobRow, JobsRepository } from './jobs.repository';
 
+/** After aborting, how long stop() waits for aborted attempts to record their outcome. */
+const ABORT_SETTLE_MS = 2000;
+
 export interface PgJobRunnerOptions {
   workerId: string;
   concurrency: number;
@@ -63,12 +66,15 @@ export class PgJobRunner implements JobTransport {
       sleep(graceMs).then(() => true),
     ]);
     if (timedOut) {
-      // Unfinished jobs keep their lease until it lapses, then another worker takes them.
+      // A handler that honours its signal fails the attempt, recorded as a retry (briefly
+      // awaited here); one that ignores it keeps its lease until it lapses, and then another
+      // worker takes the job.
       this.logger.warn(
         { jobs: [...this.inflight.keys()] },
         'shutdown grace period over, aborting jobs',
       );
-      this.abort.abort();
+      this.abort.abort(new Error('aborted at shutdown'));
+      await Promise.race([drained, sleep(ABORT_SETTLE_MS)]);
     }
     clearInterval(this.heartbeat);
   }
