@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { backoffDelay } from './backoff';
 import type { BackoffSettings, JobExecutor } from './job-executor';
 import type { JobTransport } from './job-transport';
+import { sleep, WakeablePause } from './pause';
 import type { JobRow, JobsRepository } from './jobs.repository';
 
 export interface BullMqTransportOptions {
@@ -52,7 +53,7 @@ export class BullMqTransport implements JobTransport {
   private readonly connections: Redis[] = [];
   private relaying = false;
   private relayLoop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+  private readonly pause = new WakeablePause();
   private lastReconcile = 0;
   private readonly abort = new AbortController();
 
@@ -90,7 +91,7 @@ export class BullMqTransport implements JobTransport {
   }
 
   wake(): void {
-    this.wakeUp?.();
+    this.pause.wake();
   }
 
   async stop(graceMs: number): Promise<void> {
@@ -216,22 +217,10 @@ export class BullMqTransport implements JobTransport {
   }
 
   private idle(ms: number): Promise<void> {
-    if (!this.relaying) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
+    return this.relaying ? this.pause.wait(ms) : Promise.resolve();
   }
 }
 
 function bullJobId(row: Pick<JobRow, 'id' | 'generation'>): string {
   return `${row.id}-g${row.generation}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { requestContext } from '../http/request-context';
 import type { MetricsService } from '../metrics/metrics.service';
 import { backoffDelay } from './backoff';
-import { type JobRegistry, UnknownJobError } from './job-registry';
+import { type JobRegistry, payloadProblems, UnknownJobError } from './job-registry';
 
 export interface ExecutableJob {
   id: string;
@@ -76,10 +76,10 @@ export class JobExecutor {
     }
     const parsed = definition.schema.safeParse(job.payload);
     if (!parsed.success) {
-      const fields = parsed.error.issues.map(
-        (i) => `${i.path.join('.') || '(root)'}: ${i.message}`,
-      );
-      return { status: 'dead', error: `invalid payload: ${fields.join('; ')}` };
+      return {
+        status: 'dead',
+        error: `invalid payload: ${payloadProblems(parsed.error).join('; ')}`,
+      };
     }
     // Aborted when the attempt times out (or the worker stops): a handler passes it on to its
     // provider calls, so a timed-out attempt does not keep acting beside its retry.

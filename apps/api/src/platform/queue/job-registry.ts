@@ -26,6 +26,11 @@ export function defineJob<P extends JobEnvelope>(definition: JobDefinition<P>): 
   return definition;
 }
 
+/** The payload problems of a failed parse, one `field: message` each (`(root)` for the whole). */
+export function payloadProblems(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+}
+
 export class UnknownJobError extends Error {
   constructor(name: string) {
     super(`no job named "${name}" is registered`);

@@ -1,7 +1,7 @@
 import type { EnqueueOptions, EnqueuedJob, JobPayload, JobQueue } from '@maxai/core';
 import type { Tx } from '@maxai/db';
 import type { MetricsService } from '../metrics/metrics.service';
-import type { JobRegistry } from './job-registry';
+import { payloadProblems, type JobRegistry } from './job-registry';
 import type { JobsRepository } from './jobs.repository';
 
 export class InvalidJobPayloadError extends Error {
@@ -36,10 +36,7 @@ export class OutboxJobQueue implements JobQueue<Tx> {
     // Validated on the way in, so a bad payload fails its caller rather than a worker later.
     const parsed = definition.schema.safeParse(payload);
     if (!parsed.success) {
-      throw new InvalidJobPayloadError(
-        name,
-        parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-      );
+      throw new InvalidJobPayloadError(name, payloadProblems(parsed.error));
     }
     const delayMs = Math.max(0, options.delayMs ?? 0);
     const { id, deduplicated } = await this.repository.insert(tx, {

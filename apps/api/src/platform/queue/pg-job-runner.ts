@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { JobExecutor } from './job-executor';
 import type { JobTransport } from './job-transport';
+import { sleep, WakeablePause } from './pause';
 import type { JobRow, JobsRepository } from './jobs.repository';
 
 /** After aborting, how long stop() waits for aborted attempts to record their outcome. */
@@ -24,7 +25,7 @@ export class PgJobRunner implements JobTransport {
   private loop: Promise<void> | undefined;
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
-  private wakeUp: (() => void) | undefined;
+  private readonly pause = new WakeablePause();
   private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
@@ -52,7 +53,7 @@ export class PgJobRunner implements JobTransport {
   }
 
   wake(): void {
-    this.wakeUp?.();
+    this.pause.wake();
   }
 
   async stop(graceMs: number): Promise<void> {
@@ -153,18 +154,6 @@ export class PgJobRunner implements JobTransport {
   }
 
   private idle(ms: number): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
+    return this.running ? this.pause.wait(ms) : Promise.resolve();
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -9,6 +9,9 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 
+/** Probes and scrapes would drown the traces that matter. */
+const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
 export interface TracingOptions {
   serviceName: string;
   /** OTLP/HTTP collector base URL; without it (and without `exporter`) spans are not exported. */
@@ -36,8 +39,7 @@ export function startTracing(options: TracingOptions): NodeSDK {
     spanProcessors,
     instrumentations: [
       new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) =>
-          ['/healthz', '/readyz', '/metrics'].includes(req.url ?? ''),
+        ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has(String(req.url)),
       }),
       new PgInstrumentation(),
       new IORedisInstrumentation(),
