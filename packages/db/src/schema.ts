@@ -1,5 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import {
+  bigint,
+  foreignKey,
   index,
   integer,
   jsonb,
@@ -104,4 +106,104 @@ export const jobs = pgTable(
     index('jobs_claimable_idx').on(t.status, t.runAt),
     ...tenantPolicies('jobs', t.tenantId),
   ],
+).enableRLS();
+
+export const CLIENT_STATUSES = ['active', 'suspended'] as const;
+
+/** A tenant's sub-account (e.g. one of an agency's customers). */
+export const clients = pgTable(
+  'clients',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    name: text('name').notNull(),
+    status: text('status', { enum: CLIENT_STATUSES }).notNull().default('active'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), ...tenantPolicies('clients', t.tenantId)],
+).enableRLS();
+
+export const AGENT_CHANNELS = ['voice', 'sms', 'chat'] as const;
+export const AGENT_STATUSES = ['draft', 'active', 'paused'] as const;
+
+/** An AI employee, owned by one client of a tenant. */
+export const agents = pgTable(
+  'agents',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    clientId: uuid('client_id').notNull(),
+    name: text('name').notNull(),
+    channel: text('channel', { enum: AGENT_CHANNELS }).notNull(),
+    status: text('status', { enum: AGENT_STATUSES }).notNull().default('draft'),
+    timezone: text('timezone').notNull().default('UTC'),
+    settings: jsonb('settings').notNull().default({}).$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    foreignKey({
+      columns: [t.tenantId, t.clientId],
+      foreignColumns: [clients.tenantId, clients.id],
+    }),
+    index('agents_client_idx').on(t.tenantId, t.clientId),
+    ...tenantPolicies('agents', t.tenantId),
+  ],
+).enableRLS();
+
+export const ACTOR_TYPES = ['user', 'api_key', 'system', 'platform_staff'] as const;
+export const AUDIT_OUTCOMES = ['success', 'failure', 'denied'] as const;
+
+/**
+ * Append-only audit trail. Each tenant's entries form a hash chain (`seq` 1, 2, …; `hash` =
+ * SHA-256 of the previous hash and the entry's canonical JSON): an edit, deletion or reordering
+ * breaks it. The application role may only INSERT and SELECT (migration 0004).
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, precision: 3 }).notNull(),
+    actorType: text('actor_type', { enum: ACTOR_TYPES }).notNull(),
+    actorId: text('actor_id'),
+    action: text('action').notNull(),
+    targetType: text('target_type'),
+    targetId: text('target_id'),
+    outcome: text('outcome', { enum: AUDIT_OUTCOMES }).notNull(),
+    correlationId: text('correlation_id'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    changes: jsonb('changes').$type<Record<string, unknown>>(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.seq] }),
+    uniqueIndex('audit_events_id_key').on(t.tenantId, t.id),
+    index('audit_events_time_idx').on(t.tenantId, t.occurredAt),
+    ...tenantPolicies('audit_events', t.tenantId),
+  ],
+).enableRLS();
+
+/** The head of each tenant's audit chain: appends lock this row, so sequence numbers never race. */
+export const auditChainHeads = pgTable(
+  'audit_chain_heads',
+  {
+    tenantId: uuid('tenant_id').primaryKey(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => tenantPolicies('audit_chain_heads', t.tenantId),
 ).enableRLS();

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import { AuditModule } from '../../modules/audit/audit.module';
 import { ConfigModule, type Role } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { DatabaseModule } from '../database/database.module';
@@ -22,7 +23,7 @@ export class AppModule {
     ];
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, role), ...platform],
+      imports: [ConfigModule.forRoot(config, role), ...platform, AuditModule],
       controllers: [HealthController],
     };
   }

@@ -1,0 +1,19 @@
+import { Global, Module } from '@nestjs/common';
+import type { DatabaseHandle } from '@maxai/db';
+import { DATABASE } from '../../platform/database/database.module';
+import { AuditRepository } from './audit.repository';
+import { AuditService } from './audit.service';
+
+/** The tamper-evident audit trail; other modules record through AuditService in their tx. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: AuditService,
+      inject: [DATABASE],
+      useFactory: (database: DatabaseHandle) => new AuditService(new AuditRepository(database.db)),
+    },
+  ],
+  exports: [AuditService],
+})
+export class AuditModule {}

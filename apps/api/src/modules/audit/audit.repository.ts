@@ -1,0 +1,73 @@
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { auditChainHeads, auditEvents, withTenant, type Database, type Tx } from '@maxai/db';
+import { uuidv7 } from 'uuidv7';
+import { chainHash, GENESIS_HASH } from './audit-chain';
+
+export type AuditEventRow = typeof auditEvents.$inferSelect;
+export type NewAuditEvent = Omit<AuditEventRow, 'seq' | 'id' | 'prevHash' | 'hash'>;
+
+/** All SQL of the audit trail. Every method runs under the tenant's row-level security. */
+export class AuditRepository {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Appends in the caller's transaction, after locking the tenant's chain head: concurrent
+   * appends for one tenant queue on that row, so `seq` has no gaps and no duplicates.
+   */
+  async append(tx: Tx, entry: NewAuditEvent): Promise<AuditEventRow> {
+    await tx
+      .insert(auditChainHeads)
+      .values({ tenantId: entry.tenantId, seq: 0, hash: GENESIS_HASH })
+      .onConflictDoNothing();
+    const [head] = await tx
+      .select()
+      .from(auditChainHeads)
+      .where(eq(auditChainHeads.tenantId, entry.tenantId))
+      .for('update');
+    if (!head) throw new Error('audit chain head missing after upsert');
+    const fields = { ...entry, seq: head.seq + 1, id: uuidv7() };
+    const hash = chainHash(head.hash, fields);
+    const [row] = await tx
+      .insert(auditEvents)
+      .values({ ...fields, prevHash: head.hash, hash })
+      .returning();
+    await tx
+      .update(auditChainHeads)
+      .set({ seq: fields.seq, hash })
+      .where(eq(auditChainHeads.tenantId, entry.tenantId));
+    if (!row) throw new Error('audit insert returned no row');
+    return row;
+  }
+
+  /** Entries after `afterSeq`, oldest first. */
+  page(tenantId: string, afterSeq: number, limit: number): Promise<AuditEventRow[]> {
+    return withTenant(this.db, tenantId, (tx) =>
+      tx
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.seq, afterSeq)))
+        .orderBy(asc(auditEvents.seq))
+        .limit(limit),
+    );
+  }
+
+  head(tenantId: string): Promise<{ seq: number; hash: string } | undefined> {
+    return withTenant(this.db, tenantId, async (tx) => {
+      const [row] = await tx
+        .select({ seq: auditChainHeads.seq, hash: auditChainHeads.hash })
+        .from(auditChainHeads)
+        .where(eq(auditChainHeads.tenantId, tenantId));
+      return row;
+    });
+  }
+
+  count(tenantId: string): Promise<number> {
+    return withTenant(this.db, tenantId, async (tx) => {
+      const [row] = await tx
+        .select({ n: sql<number>`count(*)::int` })
+        .from(auditEvents)
+        .where(eq(auditEvents.tenantId, tenantId));
+      return row?.n ?? 0;
+    });
+  }
+}
