@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   foreignKey,
   index,
   integer,
@@ -207,3 +208,102 @@ export const auditChainHeads = pgTable(
   },
   (t) => tenantPolicies('audit_chain_heads', t.tenantId),
 ).enableRLS();
+
+export const USER_STATUSES = ['active', 'disabled'] as const;
+
+/** A global identity; what it may do in a tenant comes from its memberships. */
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id')
+      .primaryKey()
+      .$defaultFn(() => uuidv7()),
+    /** Stored lower-cased: one account per address whatever its spelling. */
+    email: text('email').notNull(),
+    passwordHash: text('password_hash'),
+    emailVerified: boolean('email_verified').notNull().default(false),
+    name: text('name'),
+    platformRole: text('platform_role', { enum: ['platform_admin', 'platform_support'] }),
+    status: text('status', { enum: USER_STATUSES }).notNull().default('active'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('users_email_key').on(t.email)],
+);
+
+/** A user's role in a tenant (null when the user holds only client-level roles there). */
+export const memberships = pgTable(
+  'memberships',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    role: text('role', { enum: ['owner', 'admin', 'member', 'billing'] }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.userId] }),
+    index('memberships_user_idx').on(t.userId),
+    ...tenantPolicies('memberships', t.tenantId),
+  ],
+).enableRLS();
+
+/** A user's role on one client of a tenant. */
+export const clientMemberships = pgTable(
+  'client_memberships',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    clientId: uuid('client_id').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    role: text('role', { enum: ['client_admin', 'client_editor', 'client_viewer'] }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.clientId, t.userId] }),
+    foreignKey({ columns: [t.tenantId, t.clientId], foreignColumns: [clients.tenantId, clients.id] }),
+    index('client_memberships_user_idx').on(t.userId),
+    ...tenantPolicies('client_memberships', t.tenantId),
+  ],
+).enableRLS();
+
+/**
+ * Opaque refresh tokens, stored as SHA-256 hashes. Each use rotates the token within its family;
+ * presenting a rotated token again (a stolen copy) revokes the whole family.
+ */
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    id: uuid('id')
+      .primaryKey()
+      .$defaultFn(() => uuidv7()),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    familyId: uuid('family_id').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    rotatedAt: timestamp('rotated_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('refresh_tokens_hash_key').on(t.tokenHash),
+    index('refresh_tokens_family_idx').on(t.familyId),
+  ],
+);
+
+/** JWT signing keys: the newest unretired one signs; every unretired one verifies (JWKS). */
+export const signingKeys = pgTable('signing_keys', {
+  kid: text('kid').primaryKey(),
+  alg: text('alg').notNull(),
+  publicJwk: jsonb('public_jwk').notNull().$type<Record<string, unknown>>(),
+  /** AES-256-GCM ciphertext of the private JWK under the master key. */
+  privateJwkEncrypted: text('private_jwk_encrypted').notNull(),
+  createdAt: createdAt(),
+  retiredAt: timestamp('retired_at', { withTimezone: true }),
+});

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { AuditModule } from '../../modules/audit/audit.module';
+import { IamModule } from '../../modules/iam/iam.module';
 import { ConfigModule, type Role } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { DatabaseModule } from '../database/database.module';
@@ -23,7 +24,7 @@ export class AppModule {
     ];
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, role), ...platform, AuditModule],
+      imports: [ConfigModule.forRoot(config, role), ...platform, AuditModule, IamModule],
       controllers: [HealthController],
     };
   }

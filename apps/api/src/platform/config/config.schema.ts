@@ -45,64 +45,98 @@ const csv = z
  * Every environment variable the platform reads. Variables in SECRET_KEYS hold credentials:
  * they are validated but never printed, logged or echoed in an error.
  */
-export const configSchema = z.object({
-  NODE_ENV: z
-    .enum(['development', 'test', 'production'], {
-      error: 'expected development, test or production',
-    })
-    .default('development'),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  PORT: int(0, 65535, 3000),
-  DATABASE_URL: optionalUrl(['postgres:', 'postgresql:'], 'a postgres:// URL'),
-  PGLITE_DATA_DIR: z.string().min(1).default('./.data/pglite'),
-  DB_POOL_MAX: int(1, 500, 10),
-  DB_STATEMENT_TIMEOUT_MS: int(100, 600_000, 30_000),
-  DB_CONNECT_MAX_DELAY_MS: int(100, 300_000, 30_000),
-  MIGRATE_ON_START: bool(true),
-  REDIS_URL: optionalUrl(['redis:', 'rediss:'], 'a redis:// or rediss:// URL'),
-  REDIS_KEY_PREFIX: z
-    .string()
-    .regex(/^[a-zA-Z0-9_-]{1,64}$/, { error: 'expected 1-64 letters, digits, _ or -' })
-    .default('maxai'),
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-      error: 'expected one of fatal, error, warn, info, debug, trace, silent',
-    })
-    .default('info'),
-  CORS_ORIGINS: csv.refine(
-    (origins) =>
-      origins.every((o) => {
-        try {
-          return new URL(o).origin === o;
-        } catch {
-          return false;
-        }
-      }),
-    { error: 'expected a comma-separated list of origins like https://app.example.com' },
-  ),
-  TRUST_PROXY: bool(false),
-  BODY_LIMIT_BYTES: int(1024, 50 * 1024 * 1024, 1024 * 1024),
-  RATE_LIMIT_POINTS: int(1, 1_000_000, 600),
-  RATE_LIMIT_WINDOW_S: int(1, 86_400, 60),
-  SHUTDOWN_TIMEOUT_MS: int(0, 600_000, 10_000),
-  JOBS_CONCURRENCY: int(1, 1000, 8),
-  JOBS_POLL_INTERVAL_MS: int(10, 60_000, 500),
-  JOBS_LEASE_MS: int(1000, 3_600_000, 30_000),
-  JOBS_MAX_ATTEMPTS: int(1, 100, 8),
-  JOBS_BACKOFF_BASE_MS: int(10, 3_600_000, 1000),
-  JOBS_BACKOFF_MAX_MS: int(10, 86_400_000, 15 * 60_000),
-  INTERNAL_API_TOKEN: z
-    .string()
-    .min(24, { error: 'expected at least 24 characters' })
-    .optional()
-    .or(z.literal('').transform(() => undefined)),
-  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
-  OTEL_SERVICE_NAME: z.string().min(1).default('maxai-platform'),
-});
+export const configSchema = z
+  .object({
+    NODE_ENV: z
+      .enum(['development', 'test', 'production'], {
+        error: 'expected development, test or production',
+      })
+      .default('development'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: int(0, 65535, 3000),
+    DATABASE_URL: optionalUrl(['postgres:', 'postgresql:'], 'a postgres:// URL'),
+    PGLITE_DATA_DIR: z.string().min(1).default('./.data/pglite'),
+    DB_POOL_MAX: int(1, 500, 10),
+    DB_STATEMENT_TIMEOUT_MS: int(100, 600_000, 30_000),
+    DB_CONNECT_MAX_DELAY_MS: int(100, 300_000, 30_000),
+    MIGRATE_ON_START: bool(true),
+    REDIS_URL: optionalUrl(['redis:', 'rediss:'], 'a redis:// or rediss:// URL'),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{1,64}$/, { error: 'expected 1-64 letters, digits, _ or -' })
+      .default('maxai'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        error: 'expected one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+    CORS_ORIGINS: csv.refine(
+      (origins) =>
+        origins.every((o) => {
+          try {
+            return new URL(o).origin === o;
+          } catch {
+            return false;
+          }
+        }),
+      { error: 'expected a comma-separated list of origins like https://app.example.com' },
+    ),
+    TRUST_PROXY: bool(false),
+    BODY_LIMIT_BYTES: int(1024, 50 * 1024 * 1024, 1024 * 1024),
+    RATE_LIMIT_POINTS: int(1, 1_000_000, 600),
+    RATE_LIMIT_WINDOW_S: int(1, 86_400, 60),
+    SHUTDOWN_TIMEOUT_MS: int(0, 600_000, 10_000),
+    JOBS_CONCURRENCY: int(1, 1000, 8),
+    JOBS_POLL_INTERVAL_MS: int(10, 60_000, 500),
+    JOBS_LEASE_MS: int(1000, 3_600_000, 30_000),
+    JOBS_MAX_ATTEMPTS: int(1, 100, 8),
+    JOBS_BACKOFF_BASE_MS: int(10, 3_600_000, 1000),
+    JOBS_BACKOFF_MAX_MS: int(10, 86_400_000, 15 * 60_000),
+    INTERNAL_API_TOKEN: z
+      .string()
+      .min(24, { error: 'expected at least 24 characters' })
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
+    MASTER_KEY: z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, {
+        error: 'expected 32 bytes, base64-encoded (openssl rand -base64 32)',
+      })
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
+    MASTER_KEY_FILE: z.string().min(1).default('./.data/master.key'),
+    PUBLIC_URL: z
+      .string()
+      .refine(
+        (v) => {
+          try {
+            return ['http:', 'https:'].includes(new URL(v).protocol);
+          } catch {
+            return false;
+          }
+        },
+        { error: 'expected an http(s):// URL' },
+      )
+      .default('http://localhost:3000'),
+    ACCESS_TOKEN_TTL_S: int(60, 3600, 900),
+    REFRESH_TOKEN_TTL_DAYS: int(1, 365, 30),
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
+    OTEL_SERVICE_NAME: z.string().min(1).default('maxai-platform'),
+  })
+  .superRefine((config, context) => {
+    if (config.NODE_ENV === 'production' && !config.MASTER_KEY) {
+      context.addIssue({ code: 'custom', path: ['MASTER_KEY'], message: 'required in production' });
+    }
+  });
 
 export type AppConfig = z.infer<typeof configSchema>;
 
-export const SECRET_KEYS = ['DATABASE_URL', 'REDIS_URL', 'INTERNAL_API_TOKEN'] as const;
+export const SECRET_KEYS = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'INTERNAL_API_TOKEN',
+  'MASTER_KEY',
+] as const;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -1,0 +1,133 @@
+import { Body, Controller, Get, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { createZodDto, ZodValidationPipe } from 'nestjs-zod';
+import { z } from 'zod';
+import { authOf, Authorize, type AuthenticatedRequest } from './auth.guard';
+import { AuthService, type RequestMeta, type Session } from './auth.service';
+import { PASSWORD_MAX_LENGTH } from './passwords';
+import { ROLE_PERMISSIONS } from './permissions';
+import { TokenService } from './token.service';
+
+const email = z.email().max(254).describe('Case-insensitive');
+class SignupBody extends createZodDto(
+  z.object({
+    email,
+    password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+    name: z.string().trim().min(1).max(200).optional(),
+    tenantName: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .describe('The organization to create; you become its owner'),
+  }),
+) {}
+class LoginBody extends createZodDto(
+  z.object({ email, password: z.string().min(1).max(PASSWORD_MAX_LENGTH) }),
+) {}
+class RefreshBody extends createZodDto(z.object({ refreshToken: z.string().min(1).max(512) })) {}
+class SessionDto extends createZodDto(
+  z.object({
+    tokenType: z.literal('Bearer'),
+    accessToken: z.string(),
+    expiresIn: z.number().int().describe('Seconds until the access token expires'),
+    refreshToken: z.string().describe('Opaque; single use, rotated on every refresh'),
+  }),
+) {}
+class MeDto extends createZodDto(
+  z.object({
+    user: z.object({
+      id: z.uuid(),
+      email: z.string(),
+      name: z.string().nullable(),
+      emailVerified: z.boolean(),
+    }),
+    platformRole: z.string().nullable(),
+    memberships: z.array(
+      z.object({
+        tenantId: z.uuid(),
+        role: z.string().nullable(),
+        clients: z.array(z.object({ clientId: z.uuid(), role: z.string() })),
+        permissions: z.array(z.string()),
+      }),
+    ),
+  }),
+) {}
+class RolesDto extends createZodDto(z.record(z.string(), z.array(z.string()))) {}
+
+function metaOf(request: AuthenticatedRequest): RequestMeta {
+  const userAgent = request.headers['user-agent'];
+  return { ip: request.ip, ...(userAgent ? { userAgent: userAgent.slice(0, 512) } : {}) };
+}
+
+@ApiTags('auth')
+@Controller()
+export class AuthController {
+  constructor(
+    @Inject(AuthService) private readonly auth: AuthService,
+    @Inject(TokenService) private readonly tokens: TokenService,
+  ) {}
+
+  @Post('v1/auth/signup')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Create an account and its organization (you become the owner)' })
+  @ApiOkResponse({ type: SessionDto })
+  signup(
+    @Body(new ZodValidationPipe(SignupBody)) body: SignupBody,
+    @Req() request: AuthenticatedRequest,
+  ): Promise<Session> {
+    return this.auth.signup(body, metaOf(request));
+  }
+
+  @Post('v1/auth/login')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Sign in with email and password' })
+  @ApiOkResponse({ type: SessionDto })
+  login(
+    @Body(new ZodValidationPipe(LoginBody)) body: LoginBody,
+    @Req() request: AuthenticatedRequest,
+  ): Promise<Session> {
+    return this.auth.login(body, metaOf(request));
+  }
+
+  @Post('v1/auth/refresh')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Exchange a refresh token for a new session (the old token is spent)' })
+  @ApiOkResponse({ type: SessionDto })
+  refresh(@Body(new ZodValidationPipe(RefreshBody)) body: RefreshBody): Promise<Session> {
+    return this.auth.refresh(body.refreshToken);
+  }
+
+  @Post('v1/auth/logout')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'End the session a refresh token belongs to' })
+  @ApiNoContentResponse()
+  async logout(
+    @Body(new ZodValidationPipe(RefreshBody)) body: RefreshBody,
+    @Req() request: AuthenticatedRequest,
+  ): Promise<void> {
+    await this.auth.logout(body.refreshToken, metaOf(request));
+  }
+
+  @Get('v1/me')
+  @Authorize()
+  @ApiOperation({ summary: 'The signed-in user, memberships and effective permissions' })
+  @ApiOkResponse({ type: MeDto })
+  me(@Req() request: AuthenticatedRequest): MeDto {
+    const { user, principal } = authOf(request);
+    return this.auth.describe(user, principal);
+  }
+
+  @Get('v1/roles')
+  @ApiOperation({ summary: 'Every role and the permissions it grants' })
+  @ApiOkResponse({ type: RolesDto })
+  roles(): Record<string, readonly string[]> {
+    return ROLE_PERMISSIONS;
+  }
+
+  @Get('.well-known/jwks.json')
+  @ApiOperation({ summary: 'Public keys that verify access tokens (JWKS)' })
+  jwks(): { keys: unknown[] } {
+    return this.tokens.jwks();
+  }
+}

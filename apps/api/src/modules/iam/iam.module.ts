@@ -1,0 +1,72 @@
+import { Global, Inject, Module, type OnModuleInit } from '@nestjs/common';
+import type { DatabaseHandle } from '@maxai/db';
+import { CONFIG } from '../../platform/config/config.module';
+import type { AppConfig } from '../../platform/config/config.schema';
+import { loadMasterKey, SecretBox } from '../../platform/crypto/secret-box';
+import { DATABASE } from '../../platform/database/database.module';
+import { AuditService } from '../audit/audit.service';
+import { AuthController } from './auth.controller';
+import { AuthGuard } from './auth.guard';
+import { AuthService } from './auth.service';
+import { IamRepository } from './iam.repository';
+import { TokenService } from './token.service';
+
+export const SECRET_BOX = Symbol('SECRET_BOX');
+
+/** Identity and access: accounts, sessions, tokens, roles, and the guard other modules use. */
+@Global()
+@Module({
+  controllers: [AuthController],
+  providers: [
+    {
+      provide: SECRET_BOX,
+      inject: [CONFIG],
+      useFactory: (config: AppConfig) =>
+        new SecretBox(
+          loadMasterKey({
+            masterKey: config.MASTER_KEY,
+            keyFile: config.MASTER_KEY_FILE,
+            production: config.NODE_ENV === 'production',
+          }),
+        ),
+    },
+    {
+      provide: IamRepository,
+      inject: [DATABASE],
+      useFactory: (database: DatabaseHandle) => new IamRepository(database.db),
+    },
+    {
+      provide: TokenService,
+      inject: [IamRepository, SECRET_BOX, CONFIG],
+      useFactory: (repository: IamRepository, box: SecretBox, config: AppConfig) =>
+        new TokenService(repository, box, {
+          issuer: config.PUBLIC_URL,
+          accessTtlS: config.ACCESS_TOKEN_TTL_S,
+        }),
+    },
+    {
+      provide: AuthService,
+      inject: [DATABASE, IamRepository, TokenService, AuditService, CONFIG],
+      useFactory: (
+        database: DatabaseHandle,
+        repository: IamRepository,
+        tokens: TokenService,
+        audit: AuditService,
+        config: AppConfig,
+      ) =>
+        new AuthService(database.db, repository, tokens, audit, {
+          accessTtlS: config.ACCESS_TOKEN_TTL_S,
+          refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
+        }),
+    },
+    AuthGuard,
+  ],
+  exports: [AuthService, TokenService, AuthGuard, SECRET_BOX],
+})
+export class IamModule implements OnModuleInit {
+  constructor(@Inject(TokenService) private readonly tokens: TokenService) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.tokens.init();
+  }
+}

@@ -1,0 +1,109 @@
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import {
+  clientMemberships,
+  memberships,
+  refreshTokens,
+  signingKeys,
+  users,
+  withSystem,
+  type Database,
+  type Tx,
+} from '@maxai/db';
+
+export type UserRow = typeof users.$inferSelect;
+export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
+export type SigningKeyRow = typeof signingKeys.$inferSelect;
+export type MembershipRow = typeof memberships.$inferSelect;
+export type ClientMembershipRow = typeof clientMemberships.$inferSelect;
+
+/**
+ * SQL of identities: users, memberships, sessions and signing keys. Users and sessions are
+ * global (no tenant); reading a user's memberships across tenants is the one system-context
+ * read, done to build the principal of an authenticated request.
+ */
+export class IamRepository {
+  constructor(private readonly db: Database) {}
+
+  async insertSigningKey(row: typeof signingKeys.$inferInsert): Promise<void> {
+    await this.db.insert(signingKeys).values(row);
+  }
+
+  activeSigningKeys(): Promise<SigningKeyRow[]> {
+    return this.db
+      .select()
+      .from(signingKeys)
+      .where(isNull(signingKeys.retiredAt))
+      .orderBy(asc(signingKeys.createdAt));
+  }
+
+  async findUserByEmail(email: string): Promise<UserRow | undefined> {
+    const [row] = await this.db.select().from(users).where(eq(users.email, email.toLowerCase()));
+    return row;
+  }
+
+  async findUserById(id: string): Promise<UserRow | undefined> {
+    const [row] = await this.db.select().from(users).where(eq(users.id, id));
+    return row;
+  }
+
+  async insertUser(tx: Tx, row: typeof users.$inferInsert): Promise<UserRow> {
+    const [user] = await tx
+      .insert(users)
+      .values({ ...row, email: row.email.toLowerCase() })
+      .returning();
+    if (!user) throw new Error('user insert returned no row');
+    return user;
+  }
+
+  async insertMembership(tx: Tx, row: typeof memberships.$inferInsert): Promise<void> {
+    await tx.insert(memberships).values(row);
+  }
+
+  /** Every tenant and client role of a user (system context: the user spans tenants). */
+  membershipsOf(
+    userId: string,
+  ): Promise<{ tenants: MembershipRow[]; clients: ClientMembershipRow[] }> {
+    return withSystem(this.db, async (tx) => ({
+      tenants: await tx.select().from(memberships).where(eq(memberships.userId, userId)),
+      clients: await tx
+        .select()
+        .from(clientMemberships)
+        .where(eq(clientMemberships.userId, userId)),
+    }));
+  }
+
+  async insertRefreshToken(row: typeof refreshTokens.$inferInsert): Promise<void> {
+    await this.db.insert(refreshTokens).values(row);
+  }
+
+  async findRefreshToken(hash: string): Promise<RefreshTokenRow | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(refreshTokens)
+      .where(eq(refreshTokens.tokenHash, hash));
+    return row;
+  }
+
+  /** Marks a token used; false when it already was (by a concurrent or replayed request). */
+  async markRotated(id: string): Promise<boolean> {
+    const updated = await this.db
+      .update(refreshTokens)
+      .set({ rotatedAt: sql`now()` })
+      .where(
+        and(
+          eq(refreshTokens.id, id),
+          isNull(refreshTokens.rotatedAt),
+          isNull(refreshTokens.revokedAt),
+        ),
+      )
+      .returning({ id: refreshTokens.id });
+    return updated.length === 1;
+  }
+
+  async revokeFamily(familyId: string): Promise<void> {
+    await this.db
+      .update(refreshTokens)
+      .set({ revokedAt: sql`now()` })
+      .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
+  }
+}
