@@ -265,7 +265,10 @@ export const clientMemberships = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.clientId, t.userId] }),
-    foreignKey({ columns: [t.tenantId, t.clientId], foreignColumns: [clients.tenantId, clients.id] }),
+    foreignKey({
+      columns: [t.tenantId, t.clientId],
+      foreignColumns: [clients.tenantId, clients.id],
+    }),
     index('client_memberships_user_idx').on(t.userId),
     ...tenantPolicies('client_memberships', t.tenantId),
   ],
