@@ -13,7 +13,7 @@ import type { FastifyRequest } from 'fastify';
 import { ProblemError } from '../../platform/errors/problem';
 import { AuthService } from './auth.service';
 import type { UserRow } from './iam.repository';
-import { isAllowed, type Permission, type Principal } from './permissions';
+import { clientsGranted, isAllowed, type Permission, type Principal } from './permissions';
 import { InvalidTokenError, TokenService } from './token.service';
 
 export interface Authenticated {
@@ -67,7 +67,12 @@ export class AuthGuard implements CanActivate {
       throw notFound();
     }
     if (!canSee(loaded.principal, tenantId, clientId)) throw notFound();
-    if (!isAllowed(loaded.principal, permission, { tenantId, clientId })) {
+    // A tenant-level route (a list) is open to client-level users holding the permission on
+    // some client: the service then narrows the result to those clients.
+    const allowed =
+      isAllowed(loaded.principal, permission, { tenantId, clientId }) ||
+      (clientId === undefined && clientsGranted(loaded.principal, permission, tenantId).length > 0);
+    if (!allowed) {
       throw new ProblemError('forbidden', `This action needs the ${permission} permission.`);
     }
     return true;

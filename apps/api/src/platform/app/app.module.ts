@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { AuditModule } from '../../modules/audit/audit.module';
 import { IamModule } from '../../modules/iam/iam.module';
+import { TenancyModule } from '../../modules/tenancy/tenancy.module';
 import { ConfigModule, type Role } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { DatabaseModule } from '../database/database.module';
@@ -24,7 +25,13 @@ export class AppModule {
     ];
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, role), ...platform, AuditModule, IamModule],
+      imports: [
+        ConfigModule.forRoot(config, role),
+        ...platform,
+        AuditModule,
+        IamModule,
+        TenancyModule,
+      ],
       controllers: [HealthController],
     };
   }

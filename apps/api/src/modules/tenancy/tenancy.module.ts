@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import type { DatabaseHandle } from '@maxai/db';
+import { DATABASE } from '../../platform/database/database.module';
+import { AuditService } from '../audit/audit.service';
+import { AgentsController, ClientsController } from './tenancy.controller';
+import { TenancyRepository } from './tenancy.repository';
+import { TenancyService } from './tenancy.service';
+
+/** Clients (sub-accounts) and their agents (AI employees). */
+@Module({
+  controllers: [ClientsController, AgentsController],
+  providers: [
+    {
+      provide: TenancyService,
+      inject: [DATABASE, AuditService],
+      useFactory: (database: DatabaseHandle, audit: AuditService) =>
+        new TenancyService(database.db, new TenancyRepository(), audit),
+    },
+  ],
+})
+export class TenancyModule {}

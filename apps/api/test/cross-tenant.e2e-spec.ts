@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOpenApiDocument } from '../src/platform/openapi/openapi';
+import { as, clientUser, signupOwner, type Account } from './support/accounts';
+import { startTestApp, type TestApp } from './support/test-app';
+
+/**
+ * Every route of the OpenAPI document that takes an id is called with one principal's token on
+ * another's objects. New routes are covered automatically: a path parameter this test cannot
+ * fill makes it fail, so whoever adds one extends the fixture.
+ */
+let t: TestApp;
+let attacker: Account;
+let victim: Account;
+let victimIds: Record<string, string>;
+let attackerIds: Record<string, string>;
+const SECRET_NAMES = ['Victim Clinic', 'Victim Agent'];
+
+interface Operation { method: string; path: string; params: string[] }
+
+function operations(): Operation[] {
+  const document = buildOpenApiDocument(t.app) as unknown as {
+    paths: Record<string, Record<string, { parameters?: { in: string; name: string }[] }>>;
+  };
+  return Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({
+      method: method.toUpperCase(),
+      path,
+      params: (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name),
+    })),
+  );
+}
+
+async function seed(account: Account, clientName: string, agentName: string) {
+  const api = as(t.app, account.token);
+  const client = (
+    await api.post(`/v1/tenants/${account.tenantId}/clients`, { name: clientName })
+  ).json<{ id: string }>();
+  const agent = (
+    await api.post(`/v1/tenants/${account.tenantId}/clients/${client.id}/agents`, {
+      name: agentName,
+      channel: 'voice',
+    })
+  ).json<{ id: string }>();
+  return { tenantId: account.tenantId, clientId: client.id, agentId: agent.id };
+}
+
+const fill = (path: string, ids: Record<string, string>) =>
+  path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const id = ids[name];
+    if (!id)
+      throw new Error(`no fixture id for path parameter {${name}} in ${path}: extend this test`);
+    return id;
+  });
+
+async function call(token: string, method: string, url: string) {
+  const payloads: Record<string, object> = {
+    POST: { name: 'x', channel: 'voice' },
+    PATCH: { name: 'x' },
+  };
+  return t.app.inject({
+    method: method as 'GET',
+    url,
+    headers: { authorization: `Bearer ${token}` },
+    ...(payloads[method] ? { payload: payloads[method] } : {}),
+  });
+}
+
+beforeAll(async () => {
+  t = await startTestApp('api', { REDIS_URL: '' });
+  attacker = await signupOwner(t.app, 'Attacker Inc');
+  victim = await signupOwner(t.app, 'Victim Group');
+  victimIds = await seed(victim, SECRET_NAMES[0]!, SECRET_NAMES[1]!);
+  attackerIds = await seed(attacker, 'Mine', 'My Agent');
+});
+afterAll(async () => {
+  await t.close();
+});
+
+describe('cross-tenant access', () => {
+  it('has id-taking routes to check', () => {
+    expect(operations().filter((o) => o.params.length > 0).length).toBeGreaterThanOrEqual(8);
+  });
+
+  it("answers 404/403 on every route for another tenant's objects, leaking nothing", async () => {
+    const scenarios: Record<string, string>[] = [
+      victimIds,
+      // My own tenant, the other tenant's client and agent.
+      { ...victimIds, tenantId: attackerIds.tenantId! },
+      // My own tenant and client, the other tenant's agent.
+      { ...victimIds, tenantId: attackerIds.tenantId!, clientId: attackerIds.clientId! },
+    ];
+    const checked: string[] = [];
+    for (const op of operations().filter((o) => o.params.includes('tenantId'))) {
+      for (const ids of scenarios) {
+        const url = fill(op.path, ids);
+        if (ids !== victimIds && !op.params.some((p) => ids[p] === victimIds[p])) continue;
+        const res = await call(attacker.token, op.method, url);
+        checked.push(`${op.method} ${url} -> ${res.statusCode}`);
+        expect([403, 404], `${op.method} ${url}`).toContain(res.statusCode);
+        for (const secret of SECRET_NAMES) expect(res.body).not.toContain(secret);
+      }
+    }
+    expect(checked.length).toBeGreaterThanOrEqual(10);
+    // The victim's data is intact.
+    const still = await as(t.app, victim.token).get(
+      `/v1/tenants/${victimIds.tenantId}/clients/${victimIds.clientId}/agents/${victimIds.agentId}`,
+    );
+    expect(still.json()).toMatchObject({ name: SECRET_NAMES[1] });
+  });
+
+  it('answers 404 on every route for a sibling client of a client-level user', async () => {
+    const sibling = await seed(victim, 'Sibling Clinic', 'Sibling Agent');
+    const narrow = await clientUser(t.app, victim.tenantId, victimIds.clientId!, 'client_admin');
+    for (const op of operations().filter((o) => o.params.includes('clientId'))) {
+      const url = fill(op.path, sibling);
+      const res = await call(narrow.token, op.method, url);
+      expect([403, 404], `${op.method} ${url}`).toContain(res.statusCode);
+      expect(res.body).not.toContain('Sibling');
+    }
+  });
+});
