@@ -15,7 +15,11 @@ let victimIds: Record<string, string>;
 let attackerIds: Record<string, string>;
 const SECRET_NAMES = ['Victim Clinic', 'Victim Agent'];
 
-interface Operation { method: string; path: string; params: string[] }
+interface Operation {
+  method: string;
+  path: string;
+  params: string[];
+}
 
 function operations(): Operation[] {
   const document = buildOpenApiDocument(t.app) as unknown as {
