@@ -1,5 +1,12 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
-import { auditChainHeads, auditEvents, withTenant, type Database, type Tx } from '@maxai/db';
+import {
+  auditChainHeads,
+  auditEvents,
+  onlyRow,
+  withTenant,
+  type Database,
+  type Tx,
+} from '@maxai/db';
 import { uuidv7 } from 'uuidv7';
 import { chainHash, GENESIS_HASH } from './audit-chain';
 
@@ -19,23 +26,27 @@ export class AuditRepository {
       .insert(auditChainHeads)
       .values({ tenantId: entry.tenantId, seq: 0, hash: GENESIS_HASH })
       .onConflictDoNothing();
-    const [head] = await tx
-      .select()
-      .from(auditChainHeads)
-      .where(eq(auditChainHeads.tenantId, entry.tenantId))
-      .for('update');
-    if (!head) throw new Error('audit chain head missing after upsert');
+    const head = onlyRow(
+      await tx
+        .select()
+        .from(auditChainHeads)
+        .where(eq(auditChainHeads.tenantId, entry.tenantId))
+        .for('update'),
+      "the tenant's audit chain head",
+    );
     const fields = { ...entry, seq: head.seq + 1, id: uuidv7() };
     const hash = chainHash(head.hash, fields);
-    const [row] = await tx
-      .insert(auditEvents)
-      .values({ ...fields, prevHash: head.hash, hash })
-      .returning();
+    const row = onlyRow(
+      await tx
+        .insert(auditEvents)
+        .values({ ...fields, prevHash: head.hash, hash })
+        .returning(),
+      'the inserted audit event',
+    );
     await tx
       .update(auditChainHeads)
       .set({ seq: fields.seq, hash })
       .where(eq(auditChainHeads.tenantId, entry.tenantId));
-    if (!row) throw new Error('audit insert returned no row');
     return row;
   }
 

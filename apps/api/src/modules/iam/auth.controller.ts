@@ -2,8 +2,8 @@ import { Body, Controller, Get, HttpCode, Inject, Post, Req } from '@nestjs/comm
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { createZodDto, ZodValidationPipe } from 'nestjs-zod';
 import { z } from 'zod';
-import { authOf, Authorize, type AuthenticatedRequest } from './auth.guard';
-import { AuthService, type RequestMeta, type Session } from './auth.service';
+import { authOf, Authorize, requestMeta, type AuthenticatedRequest } from './auth.guard';
+import { AuthService, type Session } from './auth.service';
 import { PASSWORD_MAX_LENGTH } from './passwords';
 import { ROLE_PERMISSIONS } from './permissions';
 import { TokenService } from './token.service';
@@ -55,11 +55,6 @@ class MeDto extends createZodDto(
 ) {}
 class RolesDto extends createZodDto(z.record(z.string(), z.array(z.string()))) {}
 
-function metaOf(request: AuthenticatedRequest): RequestMeta {
-  const userAgent = request.headers['user-agent'];
-  return { ip: request.ip, ...(userAgent ? { userAgent: userAgent.slice(0, 512) } : {}) };
-}
-
 @ApiTags('auth')
 @Controller()
 export class AuthController {
@@ -76,7 +71,7 @@ export class AuthController {
     @Body(new ZodValidationPipe(SignupBody)) body: SignupBody,
     @Req() request: AuthenticatedRequest,
   ): Promise<Session> {
-    return this.auth.signup(body, metaOf(request));
+    return this.auth.signup(body, requestMeta(request));
   }
 
   @Post('v1/auth/login')
@@ -87,7 +82,7 @@ export class AuthController {
     @Body(new ZodValidationPipe(LoginBody)) body: LoginBody,
     @Req() request: AuthenticatedRequest,
   ): Promise<Session> {
-    return this.auth.login(body, metaOf(request));
+    return this.auth.login(body, requestMeta(request));
   }
 
   @Post('v1/auth/refresh')
@@ -106,7 +101,7 @@ export class AuthController {
     @Body(new ZodValidationPipe(RefreshBody)) body: RefreshBody,
     @Req() request: AuthenticatedRequest,
   ): Promise<void> {
-    await this.auth.logout(body.refreshToken, metaOf(request));
+    await this.auth.logout(body.refreshToken, requestMeta(request));
   }
 
   @Get('v1/me')

@@ -2,6 +2,7 @@ import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import {
   clientMemberships,
   memberships,
+  onlyRow,
   refreshTokens,
   signingKeys,
   users,
@@ -47,12 +48,13 @@ export class IamRepository {
   }
 
   async insertUser(tx: Tx, row: typeof users.$inferInsert): Promise<UserRow> {
-    const [user] = await tx
-      .insert(users)
-      .values({ ...row, email: row.email.toLowerCase() })
-      .returning();
-    if (!user) throw new Error('user insert returned no row');
-    return user;
+    return onlyRow(
+      await tx
+        .insert(users)
+        .values({ ...row, email: row.email.toLowerCase() })
+        .returning(),
+      'the inserted user',
+    );
   }
 
   async insertMembership(tx: Tx, row: typeof memberships.$inferInsert): Promise<void> {

@@ -19,8 +19,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ZodValidationPipe } from 'nestjs-zod';
-import { authOf, Authorize, type AuthenticatedRequest } from '../iam/auth.guard';
-import type { RequestMeta } from '../iam/auth.service';
+import { authOf, Authorize, requestMeta, type AuthenticatedRequest } from '../iam/auth.guard';
 import {
   AgentDto,
   AgentPageDto,
@@ -65,11 +64,6 @@ const pageOf = <R, V>(page: Page<R>, view: (r: R) => V) => ({
   nextCursor: page.nextCursor,
 });
 
-function metaOf(request: AuthenticatedRequest): RequestMeta {
-  const userAgent = request.headers['user-agent'];
-  return { ip: request.ip, ...(userAgent ? { userAgent: userAgent.slice(0, 512) } : {}) };
-}
-
 @ApiTags('clients')
 @Controller('v1/tenants/:tenantId/clients')
 export class ClientsController {
@@ -97,7 +91,7 @@ export class ClientsController {
     @Body(new ZodValidationPipe(CreateClientBody)) body: CreateClientBody,
     @Req() r: AuthenticatedRequest,
   ) {
-    return clientView(await this.tenancy.createClient(authOf(r), p.tenantId, body, metaOf(r)));
+    return clientView(await this.tenancy.createClient(authOf(r), p.tenantId, body, requestMeta(r)));
   }
 
   @Get(':clientId')
@@ -121,7 +115,7 @@ export class ClientsController {
     @Req() r: AuthenticatedRequest,
   ) {
     return clientView(
-      await this.tenancy.updateClient(authOf(r), p.tenantId, p.clientId, body, metaOf(r)),
+      await this.tenancy.updateClient(authOf(r), p.tenantId, p.clientId, body, requestMeta(r)),
     );
   }
 
@@ -134,7 +128,7 @@ export class ClientsController {
     @Param(new ZodValidationPipe(ClientParams)) p: ClientParams,
     @Req() r: AuthenticatedRequest,
   ) {
-    await this.tenancy.deleteClient(authOf(r), p.tenantId, p.clientId, metaOf(r));
+    await this.tenancy.deleteClient(authOf(r), p.tenantId, p.clientId, requestMeta(r));
   }
 }
 
@@ -166,7 +160,7 @@ export class AgentsController {
     @Req() r: AuthenticatedRequest,
   ) {
     return agentView(
-      await this.tenancy.createAgent(authOf(r), p.tenantId, p.clientId, body, metaOf(r)),
+      await this.tenancy.createAgent(authOf(r), p.tenantId, p.clientId, body, requestMeta(r)),
     );
   }
 
@@ -191,7 +185,14 @@ export class AgentsController {
     @Req() r: AuthenticatedRequest,
   ) {
     return agentView(
-      await this.tenancy.updateAgent(authOf(r), p.tenantId, p.clientId, p.agentId, body, metaOf(r)),
+      await this.tenancy.updateAgent(
+        authOf(r),
+        p.tenantId,
+        p.clientId,
+        p.agentId,
+        body,
+        requestMeta(r),
+      ),
     );
   }
 
@@ -204,6 +205,6 @@ export class AgentsController {
     @Param(new ZodValidationPipe(AgentParams)) p: AgentParams,
     @Req() r: AuthenticatedRequest,
   ) {
-    await this.tenancy.deleteAgent(authOf(r), p.tenantId, p.clientId, p.agentId, metaOf(r));
+    await this.tenancy.deleteAgent(authOf(r), p.tenantId, p.clientId, p.agentId, requestMeta(r));
   }
 }

@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray } from 'drizzle-orm';
-import { agents, clients, type Tx } from '@maxai/db';
+import { agents, clients, onlyRow, type Tx } from '@maxai/db';
 
 export type ClientRow = typeof clients.$inferSelect;
 export type AgentRow = typeof agents.$inferSelect;
@@ -34,12 +34,13 @@ export class TenancyRepository {
   }
 
   async insertClient(tx: Tx, tenantId: string, values: { name: string }): Promise<ClientRow> {
-    const [row] = await tx
-      .insert(clients)
-      .values({ tenantId, ...values })
-      .returning();
-    if (!row) throw new Error('client insert returned no row');
-    return row;
+    return onlyRow(
+      await tx
+        .insert(clients)
+        .values({ tenantId, ...values })
+        .returning(),
+      'the inserted client',
+    );
   }
 
   async updateClient(
@@ -96,12 +97,13 @@ export class TenancyRepository {
     tenantId: string,
     values: Pick<AgentRow, 'clientId' | 'name' | 'channel' | 'status' | 'timezone' | 'settings'>,
   ): Promise<AgentRow> {
-    const [row] = await tx
-      .insert(agents)
-      .values({ tenantId, ...values })
-      .returning();
-    if (!row) throw new Error('agent insert returned no row');
-    return row;
+    return onlyRow(
+      await tx
+        .insert(agents)
+        .values({ tenantId, ...values })
+        .returning(),
+      'the inserted agent',
+    );
   }
 
   async updateAgent(

@@ -59,7 +59,7 @@ export class TenancyService {
     );
   }
 
-  createClient(
+  async createClient(
     caller: Authenticated,
     tenantId: string,
     input: { name: string },

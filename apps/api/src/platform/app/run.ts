@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
 import type { Role } from '../config/config.module';
@@ -65,8 +66,7 @@ export async function run(role: Role): Promise<NestFastifyApplication> {
   const logger = app.get<Logger>(ROOT_LOGGER);
   installGracefulShutdown(app, config);
   await app.listen({ port: config.PORT, host: config.HOST });
-  const address = app.getHttpServer().address();
-  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const { port } = app.getHttpServer().address() as AddressInfo;
   const host = ['0.0.0.0', '::'].includes(config.HOST) ? 'localhost' : config.HOST;
   logger.info({ role, config: describeConfig(config) }, 'configuration');
   process.stdout.write(`MaxAI Platform (${role}) listening on http://${host}:${port}\n`);
@@ -75,9 +75,7 @@ export async function run(role: Role): Promise<NestFastifyApplication> {
 
 export function runOrExit(role: Role): void {
   run(role).catch((error: unknown) => {
-    process.stderr.write(
-      `failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    process.stderr.write(`failed to start: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);
   });
 }

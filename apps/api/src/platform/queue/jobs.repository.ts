@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
-import { jobs, withSystem, type Database, type JobStatus, type Tx } from '@maxai/db';
+import { jobs, onlyRow, withSystem, type Database, type JobStatus, type Tx } from '@maxai/db';
 
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJobRow = typeof jobs.$inferInsert;
@@ -22,11 +22,13 @@ export class JobsRepository {
       .onConflictDoNothing({ target: [jobs.tenantId, jobs.dedupeKey] })
       .returning({ id: jobs.id });
     if (inserted[0]) return { id: inserted[0].id, deduplicated: false };
-    const [existing] = await tx
-      .select({ id: jobs.id })
-      .from(jobs)
-      .where(and(eq(jobs.tenantId, row.tenantId), eq(jobs.dedupeKey, row.dedupeKey ?? '')));
-    if (!existing) throw new Error('dedupe conflict without an existing job');
+    const existing = onlyRow(
+      await tx
+        .select({ id: jobs.id })
+        .from(jobs)
+        .where(and(eq(jobs.tenantId, row.tenantId), eq(jobs.dedupeKey, row.dedupeKey ?? ''))),
+      'the job holding this dedupe key',
+    );
     return { id: existing.id, deduplicated: true };
   }
 
