@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
 import {
   auditChainHeads,
   auditEvents,
@@ -59,6 +59,35 @@ export class AuditRepository {
         .where(and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.seq, afterSeq)))
         .orderBy(asc(auditEvents.seq))
         .limit(limit),
+    );
+  }
+
+  /** Newest first, with optional filters; `beforeSeq` is the cursor. */
+  list(
+    tenantId: string,
+    filter: {
+      action?: string | undefined;
+      actorId?: string | undefined;
+      targetId?: string | undefined;
+      beforeSeq?: number | undefined;
+      limit: number;
+    },
+  ): Promise<AuditEventRow[]> {
+    return withTenant(this.db, tenantId, (tx) =>
+      tx
+        .select()
+        .from(auditEvents)
+        .where(
+          and(
+            eq(auditEvents.tenantId, tenantId),
+            filter.action ? eq(auditEvents.action, filter.action) : undefined,
+            filter.actorId ? eq(auditEvents.actorId, filter.actorId) : undefined,
+            filter.targetId ? eq(auditEvents.targetId, filter.targetId) : undefined,
+            filter.beforeSeq ? lt(auditEvents.seq, filter.beforeSeq) : undefined,
+          ),
+        )
+        .orderBy(desc(auditEvents.seq))
+        .limit(filter.limit),
     );
   }
 

@@ -65,6 +65,10 @@ export class AuditService {
     });
   }
 
+  list(tenantId: string, filter: Parameters<AuditRepository['list']>[1]): Promise<AuditEventRow[]> {
+    return this.repository.list(tenantId, filter);
+  }
+
   /** Walks the tenant's whole chain and reports the first broken link, if any. */
   async verify(tenantId: string): Promise<VerifyResult> {
     let walked = { seq: 0, hash: GENESIS_HASH };
