@@ -75,7 +75,9 @@ export class AuditController {
     @Query(new ZodValidationPipe(AuditQuery)) q: AuditQuery,
   ) {
     const rows = await this.audit.list(p.tenantId, {
-      ...q,
+      action: q.action,
+      actorId: q.actorId,
+      targetId: q.targetId,
       beforeSeq: q.cursor,
       limit: q.limit + 1,
     });

@@ -30,7 +30,7 @@ export function passwordProblems(password: string, email: string): string[] {
     problems.push(`must be at most ${PASSWORD_MAX_LENGTH} characters`);
   if (COMMON_PASSWORDS.has(password.toLowerCase()))
     problems.push('is one of the most common passwords');
-  const local = email.split('@')[0]?.toLowerCase() ?? '';
+  const local = email.toLowerCase().replace(/@.*$/, '');
   if (local.length >= 4 && password.toLowerCase().includes(local))
     problems.push('must not contain your email name');
   return problems;

@@ -105,19 +105,9 @@ export const configSchema = z
       .optional()
       .or(z.literal('').transform(() => undefined)),
     MASTER_KEY_FILE: z.string().min(1).default('./.data/master.key'),
-    PUBLIC_URL: z
-      .string()
-      .refine(
-        (v) => {
-          try {
-            return ['http:', 'https:'].includes(new URL(v).protocol);
-          } catch {
-            return false;
-          }
-        },
-        { error: 'expected an http(s):// URL' },
-      )
-      .default('http://localhost:3000'),
+    PUBLIC_URL: optionalUrl(['http:', 'https:'], 'an http(s):// URL').transform(
+      (v) => v ?? 'http://localhost:3000',
+    ),
     ACCESS_TOKEN_TTL_S: int(60, 3600, 900),
     REFRESH_TOKEN_TTL_DAYS: int(1, 365, 30),
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),

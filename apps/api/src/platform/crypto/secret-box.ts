@@ -28,9 +28,9 @@ export class SecretBox {
 
   open(sealed: string, context = ''): string {
     const [version, keyId, iv, tag, ciphertext] = sealed.split('.');
-    if (version !== 'v1' || !iv || !tag || ciphertext === undefined)
+    if (version !== 'v1' || !keyId || !iv || !tag || ciphertext === undefined)
       throw new Error('not a sealed value');
-    if (keyId !== this.keyId) throw new Error(`sealed under another master key (${keyId ?? '?'})`);
+    if (keyId !== this.keyId) throw new Error(`sealed under another master key (${keyId})`);
     const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(context));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
