@@ -42,6 +42,7 @@ export default defineConfig({
         'apps/api/src/main.ts',
         'apps/api/src/worker.ts',
         'apps/api/src/standalone.ts',
+        'apps/api/src/seed-cli.ts',
         // the entry points' preamble: starts tracing before anything else loads
         'apps/api/src/platform/tracing/register.ts',
         'packages/db/src/migrate-cli.ts',

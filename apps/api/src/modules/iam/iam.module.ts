@@ -61,7 +61,7 @@ export const SECRET_BOX = Symbol('SECRET_BOX');
     },
     AuthGuard,
   ],
-  exports: [AuthService, TokenService, AuthGuard, SECRET_BOX],
+  exports: [AuthService, TokenService, AuthGuard, SECRET_BOX, IamRepository],
 })
 export class IamModule implements OnModuleInit {
   constructor(@Inject(TokenService) private readonly tokens: TokenService) {}

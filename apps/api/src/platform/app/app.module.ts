@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { AuditModule } from '../../modules/audit/audit.module';
 import { IamModule } from '../../modules/iam/iam.module';
+import { SeedModule } from '../../modules/seed/seed.module';
 import { TenancyModule } from '../../modules/tenancy/tenancy.module';
 import { ConfigModule, type Role } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
@@ -31,6 +32,7 @@ export class AppModule {
         AuditModule,
         IamModule,
         TenancyModule,
+        SeedModule,
       ],
       controllers: [HealthController],
     };

@@ -108,6 +108,13 @@ export const configSchema = z
     PUBLIC_URL: optionalUrl(['http:', 'https:'], 'an http(s):// URL').transform(
       (v) => v ?? 'http://localhost:3000',
     ),
+    SEED_ON_START: bool(true),
+    SEED_ADMIN_EMAIL: z.email({ error: 'expected an email address' }).default('admin@maxai.local'),
+    SEED_ADMIN_PASSWORD: z
+      .string()
+      .min(10, { error: 'expected at least 10 characters' })
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
     ACCESS_TOKEN_TTL_S: int(60, 3600, 900),
     REFRESH_TOKEN_TTL_DAYS: int(1, 365, 30),
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
