@@ -1,7 +1,8 @@
 import { runHttpBench } from './http';
+import { runPolicyBench } from './policy';
 
 /** `npm run bench -- <name>`: runs one benchmark; each prints its figures and its baseline. */
-const benches: Record<string, () => Promise<void>> = { http: runHttpBench };
+const benches: Record<string, () => Promise<void>> = { http: runHttpBench, policy: runPolicyBench };
 
 const name = process.argv[2] ?? 'http';
 const bench = benches[name];

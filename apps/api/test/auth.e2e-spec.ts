@@ -87,6 +87,23 @@ describe('authentication', () => {
     expect(wrong.json<{ detail: string }>().detail).toBe(unknown.json<{ detail: string }>().detail);
   });
 
+  it('locks an account out after repeated failures, saying the same for unknown emails', async () => {
+    const { email } = await signup();
+    const attempt = (address: string, password: string) =>
+      post('/v1/auth/login', { email: address, password }, { 'x-forwarded-for': '198.51.100.1' });
+    for (let i = 0; i < 5; i += 1)
+      expect((await attempt(email, 'wrong password!')).statusCode).toBe(401);
+    const locked = await attempt(email, 'correct horse battery staple');
+    expect(locked.statusCode).toBe(429);
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    for (let i = 0; i < 5; i += 1) await attempt('ghost@example.com', 'wrong password!');
+    const ghost = await attempt('ghost@example.com', 'wrong password!');
+    expect(ghost.statusCode).toBe(429);
+    expect(ghost.json<{ detail: string }>().detail.replace(/\d+/g, 'N')).toBe(
+      locked.json<{ detail: string }>().detail.replace(/\d+/g, 'N'),
+    );
+  });
+
   it('rotates refresh tokens, and a reused one revokes its whole family', async () => {
     const { session } = await signup();
     const first = await post('/v1/auth/refresh', { refreshToken: session.refreshToken });

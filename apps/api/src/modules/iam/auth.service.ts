@@ -3,6 +3,7 @@ import { uuidv7 } from 'uuidv7';
 import { ProblemError } from '../../platform/errors/problem';
 import type { AuditService } from '../audit/audit.service';
 import type { IamRepository, UserRow } from './iam.repository';
+import type { LoginThrottle } from './login-throttle';
 import { hashPassword, passwordProblems, verifyPassword } from './passwords';
 import {
   effectivePermissions,
@@ -34,6 +35,7 @@ export class AuthService {
     private readonly repository: IamRepository,
     private readonly tokens: TokenService,
     private readonly audit: AuditService,
+    private readonly throttle: LoginThrottle,
     private readonly options: { accessTtlS: number; refreshTtlDays: number },
   ) {}
 
@@ -88,12 +90,16 @@ export class AuthService {
   }
 
   async login(input: { email: string; password: string }, meta: RequestMeta): Promise<Session> {
+    const ip = meta.ip ?? 'unknown';
+    await this.throttle.assertOpen(input.email, ip);
     const user = await this.repository.findUserByEmail(input.email);
     const valid = await verifyPassword(user?.passwordHash, input.password);
     if (!user || !valid || user.status !== 'active') {
+      await this.throttle.failed(input.email, ip);
       if (user) await this.auditEverywhere(user.id, 'auth.sign_in', 'failure', meta);
       throw new ProblemError('unauthorized', INVALID_CREDENTIALS);
     }
+    await this.throttle.succeeded(input.email);
     await this.auditEverywhere(user.id, 'auth.sign_in', 'success', meta);
     return this.startSession(user);
   }

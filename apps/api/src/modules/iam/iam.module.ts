@@ -9,7 +9,10 @@ import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { IamRepository } from './iam.repository';
+import { DEFAULT_LOGIN_THROTTLE, LoginThrottle } from './login-throttle';
 import { TokenService } from './token.service';
+import type { Redis } from 'ioredis';
+import { REDIS } from '../../platform/redis/redis.module';
 
 export const SECRET_BOX = Symbol('SECRET_BOX');
 
@@ -46,18 +49,29 @@ export const SECRET_BOX = Symbol('SECRET_BOX');
     },
     {
       provide: AuthService,
-      inject: [DATABASE, IamRepository, TokenService, AuditService, CONFIG],
+      inject: [DATABASE, IamRepository, TokenService, AuditService, CONFIG, REDIS],
       useFactory: (
         database: DatabaseHandle,
         repository: IamRepository,
         tokens: TokenService,
         audit: AuditService,
         config: AppConfig,
+        redis: Redis | null,
       ) =>
-        new AuthService(database.db, repository, tokens, audit, {
-          accessTtlS: config.ACCESS_TOKEN_TTL_S,
-          refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
-        }),
+        new AuthService(
+          database.db,
+          repository,
+          tokens,
+          audit,
+          new LoginThrottle(redis, {
+            ...DEFAULT_LOGIN_THROTTLE,
+            keyPrefix: config.REDIS_KEY_PREFIX,
+          }),
+          {
+            accessTtlS: config.ACCESS_TOKEN_TTL_S,
+            refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
+          },
+        ),
     },
     AuthGuard,
   ],
