@@ -27,7 +27,6 @@ describe.each(modes)('a worker killed mid-job (%s transport)', (mode) => {
 
   const start = (extra: Record<string, string> = {}) => {
     const p = spawnTs('apps/api/test/fixtures/worker-process.ts', {
-      ROLE: 'standalone',
       LOG_LEVEL: 'warn',
       MARKER_FILE: path.join(dir, 'markers.log'),
       SLOW_MS: '2500',

@@ -93,13 +93,24 @@ describe('JobExecutor', () => {
     expect(requestContext.current()).toBeUndefined();
   });
 
-  it('dead-letters a job whose name is not registered without running anything', async () => {
+  it('retries a job whose name is not registered (version skew), dead-lettering it on its last attempt', async () => {
     let ran = false;
     const { executor, metrics } = setup(async () => {
       ran = true;
     });
 
-    const result = await executor.execute(jobOf({ name: 'test.missing.v1' }), signal());
+    const early = await executor.execute(
+      jobOf({ name: 'test.missing.v1', attempt: 1, maxAttempts: 3 }),
+      signal(),
+    );
+    expect(early).toMatchObject({
+      status: 'retry',
+      error: 'no job named "test.missing.v1" is registered',
+    });
+    const result = await executor.execute(
+      jobOf({ name: 'test.missing.v1', attempt: 3, maxAttempts: 3 }),
+      signal(),
+    );
 
     expect(result).toEqual({
       status: 'dead',
@@ -389,7 +400,10 @@ describe('JobExecutor', () => {
     await executor.execute(jobOf({ attempt: 1 }), signal());
     await executor.execute(jobOf({ attempt: 2 }), signal());
     await executor.execute(jobOf({ attempt: 3 }), signal());
-    await executor.execute(jobOf({ name: 'test.unknown.v1' }), signal());
+    await executor.execute(
+      jobOf({ name: 'test.unknown.v1', attempt: 3, maxAttempts: 3 }),
+      signal(),
+    );
 
     const text = await processed(metrics);
     expect(text).toContain('jobs_processed_total{job="test.run.v1",outcome="retry"} 2');

@@ -71,7 +71,10 @@ export class JobExecutor {
     try {
       definition = this.registry.get(job.name);
     } catch (error) {
-      if (error instanceof UnknownJobError) return { status: 'dead', error: error.message };
+      // During a rolling deploy an older worker may meet a job only newer code defines: it
+      // is retried (another worker, or this one after an upgrade, takes it), and only
+      // dead-lettered once its attempts are spent.
+      if (error instanceof UnknownJobError) return this.failure(job, error.message);
       throw error;
     }
     const parsed = definition.schema.safeParse(job.payload);
@@ -98,13 +101,17 @@ export class JobExecutor {
       await (definition.timeoutMs ? withTimeout(run, definition.timeoutMs, attemptAbort) : run);
       return { status: 'succeeded' };
     } catch (error) {
-      const message = describeError(error);
-      if (error instanceof PermanentJobError || job.attempt >= job.maxAttempts) {
-        return { status: 'dead', error: message };
-      }
-      const delayMs = backoffDelay(job.attempt, this.backoff.baseMs, this.backoff.maxMs);
-      return { status: 'retry', delayMs, error: message };
+      if (error instanceof PermanentJobError)
+        return { status: 'dead', error: describeError(error) };
+      return this.failure(job, describeError(error));
     }
+  }
+
+  /** A failed attempt: retried after a backoff while attempts remain, dead-lettered after. */
+  private failure(job: ExecutableJob, message: string): JobResult {
+    if (job.attempt >= job.maxAttempts) return { status: 'dead', error: message };
+    const delayMs = backoffDelay(job.attempt, this.backoff.baseMs, this.backoff.maxMs);
+    return { status: 'retry', delayMs, error: message };
   }
 }
 
