@@ -55,6 +55,8 @@ function tenantPolicies(name: string, column: AnyPgColumn) {
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
 
+export const TENANT_STATUSES = ['active', 'suspended'] as const;
+
 export const tenants = pgTable(
   'tenants',
   {
@@ -62,6 +64,9 @@ export const tenants = pgTable(
       .primaryKey()
       .$defaultFn(() => uuidv7()),
     name: text('name').notNull(),
+    /** A suspended tenant's members lose access to it; platform staff keep it. */
+    status: text('status', { enum: TENANT_STATUSES }).notNull().default('active'),
+    suspendedAt: timestamp('suspended_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

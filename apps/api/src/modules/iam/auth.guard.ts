@@ -13,7 +13,13 @@ import type { FastifyRequest } from 'fastify';
 import { ProblemError } from '../../platform/errors/problem';
 import { AuthService, type RequestMeta } from './auth.service';
 import type { UserRow } from './iam.repository';
-import { clientsGranted, isAllowed, type Permission, type Principal } from './permissions';
+import {
+  clientsGranted,
+  isAllowed,
+  isAllowedOnPlatform,
+  type Permission,
+  type Principal,
+} from './permissions';
 import { TokenService } from './token.service';
 
 export interface Authenticated {
@@ -60,7 +66,11 @@ export class AuthGuard implements CanActivate {
     const params = request.params as Record<string, string | undefined>;
     const tenantId = params.tenantId;
     const clientId = params.clientId;
-    if (!tenantId || !UUID.test(tenantId) || (clientId !== undefined && !UUID.test(clientId))) {
+    if (tenantId === undefined) {
+      if (isAllowedOnPlatform(loaded.principal, permission)) return true;
+      throw new ProblemError('forbidden', `This action needs the ${permission} permission.`);
+    }
+    if (!UUID.test(tenantId) || (clientId !== undefined && !UUID.test(clientId))) {
       throw notFound();
     }
     if (!canSee(loaded.principal, tenantId, clientId)) throw notFound();

@@ -5,6 +5,7 @@ import {
   onlyRow,
   refreshTokens,
   signingKeys,
+  tenants,
   users,
   withSystem,
   type Database,
@@ -61,16 +62,29 @@ export class IamRepository {
     await tx.insert(memberships).values(row);
   }
 
-  /** Every tenant and client role of a user (system context: the user spans tenants). */
+  /**
+   * Every tenant and client role of a user in tenants that are not suspended (system context:
+   * the user spans tenants).
+   */
   membershipsOf(
     userId: string,
   ): Promise<{ tenants: MembershipRow[]; clients: ClientMembershipRow[] }> {
+    const active = eq(tenants.status, 'active');
     return withSystem(this.db, async (tx) => ({
-      tenants: await tx.select().from(memberships).where(eq(memberships.userId, userId)),
-      clients: await tx
-        .select()
-        .from(clientMemberships)
-        .where(eq(clientMemberships.userId, userId)),
+      tenants: (
+        await tx
+          .select()
+          .from(memberships)
+          .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
+          .where(and(eq(memberships.userId, userId), active))
+      ).map((r) => r.memberships),
+      clients: (
+        await tx
+          .select()
+          .from(clientMemberships)
+          .innerJoin(tenants, eq(tenants.id, clientMemberships.tenantId))
+          .where(and(eq(clientMemberships.userId, userId), active))
+      ).map((r) => r.client_memberships),
     }));
   }
 

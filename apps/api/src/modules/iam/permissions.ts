@@ -125,6 +125,11 @@ export function isAllowed(
   return scope.clientId !== undefined && grants(membership.clients.get(scope.clientId), permission);
 }
 
+/** Platform-wide actions (no tenant in scope): only platform roles hold them. */
+export function isAllowedOnPlatform(principal: Principal, permission: Permission): boolean {
+  return grants(principal.platformRole, permission);
+}
+
 /** The clients of a tenant on which `principal` holds `permission` only through client roles. */
 export function clientsGranted(
   principal: Principal,

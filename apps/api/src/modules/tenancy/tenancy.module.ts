@@ -5,11 +5,19 @@ import { AuditService } from '../audit/audit.service';
 import { AgentsController, ClientsController } from './tenancy.controller';
 import { TenancyRepository } from './tenancy.repository';
 import { TenancyService } from './tenancy.service';
+import { TenantsController } from './tenants.controller';
+import { TenantsService } from './tenants.service';
 
 /** Clients (sub-accounts) and their agents (AI employees). */
 @Module({
-  controllers: [ClientsController, AgentsController],
+  controllers: [TenantsController, ClientsController, AgentsController],
   providers: [
+    {
+      provide: TenantsService,
+      inject: [DATABASE, AuditService],
+      useFactory: (database: DatabaseHandle, audit: AuditService) =>
+        new TenantsService(database.db, audit),
+    },
     {
       provide: TenancyService,
       inject: [DATABASE, AuditService],
