@@ -37,6 +37,12 @@ it('lists, filters, pages and verifies the audit trail over HTTP, for those allo
   expect(filtered.data).toHaveLength(1);
   expect(filtered.data[0]!.correlationId).toBeTruthy();
 
+  const me = (await api.get('/v1/me')).json<{ user: { id: string } }>();
+  const byActor = (await api.get(`${base}/audit-events?actorId=${me.user.id}`)).json<{
+    data: unknown[];
+  }>();
+  expect(byActor.data).toHaveLength(4);
+
   expect((await api.get(`${base}/audit-events/verify`)).json()).toMatchObject({
     valid: true,
     checked: 4,

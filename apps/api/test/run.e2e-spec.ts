@@ -73,10 +73,11 @@ describe('entry logic', () => {
     expect(app.getHttpServer().listening).toBe(false);
   });
 
-  it('exits 1 when shutting down fails', async () => {
+  it('prints a localhost URL when bound to every interface, and exits 1 when shutting down fails', async () => {
     captureProcess();
-    process.env = baseEnv();
+    process.env = { ...baseEnv(), HOST: '0.0.0.0' };
     const app = await run('api');
+    expect(printed).toMatch(/listening on http:\/\/localhost:\d+/);
     const close = app.close.bind(app);
     vi.spyOn(app, 'close').mockRejectedValueOnce(new Error('pool refused to close'));
     process.emit('SIGTERM', 'SIGTERM');
