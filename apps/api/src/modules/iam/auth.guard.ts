@@ -10,7 +10,10 @@ import {
 import { Reflector } from '@nestjs/core';
 import { ApiBearerAuth } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
+import { withTenant, type DatabaseHandle } from '@maxai/db';
+import { DATABASE } from '../../platform/database/database.module';
 import { ProblemError } from '../../platform/errors/problem';
+import { AuditService } from '../audit/audit.service';
 import { AuthService, type RequestMeta } from './auth.service';
 import type { UserRow } from './iam.repository';
 import {
@@ -46,6 +49,8 @@ export class AuthGuard implements CanActivate {
     @Inject(TokenService) private readonly tokens: TokenService,
     @Inject(AuthService) private readonly auth: AuthService,
     @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -82,7 +87,32 @@ export class AuthGuard implements CanActivate {
     if (!allowed) {
       throw new ProblemError('forbidden', `This action needs the ${permission} permission.`);
     }
+    if (loaded.principal.platformRole && !loaded.principal.memberships.has(tenantId)) {
+      await this.recordPlatformAccess(request, loaded.user.id, tenantId, permission);
+    }
     return true;
+  }
+
+  /** Platform staff reaching into a tenant they do not belong to: always on that tenant's record. */
+  private async recordPlatformAccess(
+    request: AuthenticatedRequest,
+    userId: string,
+    tenantId: string,
+    permission: Permission,
+  ): Promise<void> {
+    await withTenant(this.database.db, tenantId, (tx) =>
+      this.audit.record(tx, {
+        tenantId,
+        actor: { type: 'platform_staff', id: userId },
+        action: 'platform.access',
+        target: {
+          type: 'route',
+          id: `${request.method} ${request.routeOptions.url ?? request.url}`,
+        },
+        changes: { permission },
+        ...requestMeta(request),
+      }),
+    );
   }
 }
 
