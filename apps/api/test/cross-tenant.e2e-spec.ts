@@ -45,7 +45,13 @@ async function seed(account: Account, clientName: string, agentName: string) {
       channel: 'voice',
     })
   ).json<{ id: string }>();
-  return { tenantId: account.tenantId, clientId: client.id, agentId: agent.id };
+  const key = (
+    await api.post(`/v1/tenants/${account.tenantId}/api-keys`, {
+      name: `${clientName} key`,
+      permissions: ['clients:read'],
+    })
+  ).json<{ id: string }>();
+  return { tenantId: account.tenantId, clientId: client.id, agentId: agent.id, keyId: key.id };
 }
 
 const fill = (path: string, ids: Record<string, string>) =>

@@ -19,7 +19,7 @@ async function callerOf(token: string): Promise<Authenticated> {
   const me = await as(t.app, token).get('/v1/me');
   const userId = me.json<{ user: { id: string } }>().user.id;
   const loaded = await t.app.get(AuthService).principal(userId);
-  return { ...loaded!, sessionId: 'test' };
+  return { ...loaded!, actor: { type: 'user', id: userId }, sessionId: 'test' };
 }
 
 async function problemOf(promise: Promise<unknown>): Promise<string> {

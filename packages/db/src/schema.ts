@@ -315,3 +315,37 @@ export const signingKeys = pgTable('signing_keys', {
   createdAt: createdAt(),
   retiredAt: timestamp('retired_at', { withTimezone: true }),
 });
+
+/**
+ * Server-to-server credentials: scoped to a tenant (or one of its clients), holding an explicit
+ * permission set. Only a SHA-256 of the key is stored; the key itself is shown once.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    clientId: uuid('client_id'),
+    name: text('name').notNull(),
+    /** The key's first characters, shown in lists so a key can be recognised. */
+    displayPrefix: text('display_prefix').notNull(),
+    keyHash: text('key_hash').notNull(),
+    permissions: jsonb('permissions').notNull().$type<string[]>(),
+    createdBy: uuid('created_by').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('api_keys_hash_key').on(t.keyHash),
+    foreignKey({
+      columns: [t.tenantId, t.clientId],
+      foreignColumns: [clients.tenantId, clients.id],
+    }),
+    ...tenantPolicies('api_keys', t.tenantId),
+  ],
+).enableRLS();

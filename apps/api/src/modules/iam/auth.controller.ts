@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Inject, Post, Req } from '@nestjs/comm
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { createZodDto, ZodValidationPipe } from 'nestjs-zod';
 import { z } from 'zod';
+import { ProblemError } from '../../platform/errors/problem';
 import { authOf, Authorize, requestMeta, type AuthenticatedRequest } from './auth.guard';
 import { AuthService, type Session } from './auth.service';
 import { PASSWORD_MAX_LENGTH } from './passwords';
@@ -110,6 +111,7 @@ export class AuthController {
   @ApiOkResponse({ type: MeDto })
   me(@Req() request: AuthenticatedRequest): MeDto {
     const { user, principal } = authOf(request);
+    if (!user) throw new ProblemError('forbidden', 'An API key has no user profile.');
     return this.auth.describe(user, principal);
   }
 

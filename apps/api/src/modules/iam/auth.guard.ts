@@ -17,18 +17,23 @@ import { AuditService } from '../audit/audit.service';
 import { AuthService, type RequestMeta } from './auth.service';
 import type { UserRow } from './iam.repository';
 import {
+  canSee,
   clientsGranted,
   isAllowed,
   isAllowedOnPlatform,
   type Permission,
   type Principal,
 } from './permissions';
+import { API_KEY_PREFIX, ApiKeysService } from './api-keys.service';
 import { TokenService } from './token.service';
 
 export interface Authenticated {
-  user: UserRow;
   principal: Principal;
-  sessionId: string;
+  /** Who to name in the audit trail. */
+  actor: { type: 'user' | 'api_key'; id: string };
+  /** The signed-in user; absent for API keys. */
+  user?: UserRow | undefined;
+  sessionId?: string | undefined;
 }
 
 export type AuthenticatedRequest = FastifyRequest & { auth?: Authenticated };
@@ -51,6 +56,7 @@ export class AuthGuard implements CanActivate {
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(ApiKeysService) private readonly apiKeys: ApiKeysService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -58,13 +64,8 @@ export class AuthGuard implements CanActivate {
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     if (!token) throw unauthorized('A bearer access token is required.');
-    // verifyAccessToken reports every failure as InvalidTokenError.
-    const claims = await this.tokens.verifyAccessToken(token).catch(() => {
-      throw unauthorized('The access token is not valid.');
-    });
-    const loaded = await this.auth.principal(claims.sub);
-    if (!loaded) throw unauthorized('The access token is not valid.');
-    request.auth = { ...loaded, sessionId: claims.sid };
+    const loaded = await this.authenticate(token);
+    request.auth = loaded;
 
     const permission = this.reflector.get<Permission | undefined>(PERMISSION, context.getHandler());
     if (!permission) return true;
@@ -88,9 +89,24 @@ export class AuthGuard implements CanActivate {
       throw new ProblemError('forbidden', `This action needs the ${permission} permission.`);
     }
     if (loaded.principal.platformRole && !loaded.principal.memberships.has(tenantId)) {
-      await this.recordPlatformAccess(request, loaded.user.id, tenantId, permission);
+      await this.recordPlatformAccess(request, loaded.actor.id, tenantId, permission);
     }
     return true;
+  }
+
+  private async authenticate(token: string): Promise<Authenticated> {
+    if (token.startsWith(API_KEY_PREFIX)) {
+      const key = await this.apiKeys.authenticate(token);
+      if (!key) throw unauthorized('The API key is not valid.');
+      return { principal: key.principal, actor: { type: 'api_key', id: key.row.id } };
+    }
+    // verifyAccessToken reports every failure as InvalidTokenError.
+    const claims = await this.tokens.verifyAccessToken(token).catch(() => {
+      throw unauthorized('The access token is not valid.');
+    });
+    const loaded = await this.auth.principal(claims.sub);
+    if (!loaded) throw unauthorized('The access token is not valid.');
+    return { ...loaded, actor: { type: 'user', id: loaded.user.id }, sessionId: claims.sid };
   }
 
   /** Platform staff reaching into a tenant they do not belong to: always on that tenant's record. */
@@ -114,14 +130,6 @@ export class AuthGuard implements CanActivate {
       }),
     );
   }
-}
-
-function canSee(principal: Principal, tenantId: string, clientId: string | undefined): boolean {
-  if (principal.platformRole) return true;
-  const membership = principal.memberships.get(tenantId);
-  if (!membership) return false;
-  if (membership.role) return true;
-  return clientId === undefined ? membership.clients.size > 0 : membership.clients.has(clientId);
 }
 
 export function notFound(): ProblemError {

@@ -5,6 +5,8 @@ import type { AppConfig } from '../../platform/config/config.schema';
 import { loadMasterKey, SecretBox } from '../../platform/crypto/secret-box';
 import { DATABASE } from '../../platform/database/database.module';
 import { AuditService } from '../audit/audit.service';
+import { ApiKeysController } from './api-keys.controller';
+import { ApiKeysService } from './api-keys.service';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
@@ -19,7 +21,7 @@ export const SECRET_BOX = Symbol('SECRET_BOX');
 /** Identity and access: accounts, sessions, tokens, roles, and the guard other modules use. */
 @Global()
 @Module({
-  controllers: [AuthController],
+  controllers: [AuthController, ApiKeysController],
   providers: [
     {
       provide: SECRET_BOX,
@@ -73,9 +75,15 @@ export const SECRET_BOX = Symbol('SECRET_BOX');
           },
         ),
     },
+    {
+      provide: ApiKeysService,
+      inject: [DATABASE, AuditService],
+      useFactory: (database: DatabaseHandle, audit: AuditService) =>
+        new ApiKeysService(database.db, audit),
+    },
     AuthGuard,
   ],
-  exports: [AuthService, TokenService, AuthGuard, SECRET_BOX, IamRepository],
+  exports: [AuthService, TokenService, AuthGuard, SECRET_BOX, IamRepository, ApiKeysService],
 })
 export class IamModule implements OnModuleInit {
   constructor(@Inject(TokenService) private readonly tokens: TokenService) {}

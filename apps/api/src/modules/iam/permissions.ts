@@ -80,10 +80,18 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   client_viewer: ['clients:read', 'agents:read', 'prompts:read'],
 };
 
-/** Who is acting: a user's platform role and memberships (or, later, an API key's grants). */
+/** An API key's fixed grant: one tenant (or one client of it) and an explicit permission set. */
+export interface KeyGrant {
+  tenantId: string;
+  clientId?: string | undefined;
+  permissions: ReadonlySet<Permission>;
+}
+
+/** Who is acting: a user's platform role and memberships, or an API key's grant. */
 export interface Principal {
   kind: 'user' | 'api_key';
   id: string;
+  apiKey?: KeyGrant | undefined;
   platformRole?: PlatformRole | undefined;
   /** tenantId → the tenant-level role and the client-level roles in that tenant. */
   memberships: ReadonlyMap<
@@ -118,6 +126,9 @@ export function isAllowed(
   permission: Permission,
   scope: ResourceScope,
 ): boolean {
+  if (principal.apiKey) {
+    return keyCovers(principal.apiKey, scope) && principal.apiKey.permissions.has(permission);
+  }
   if (grants(principal.platformRole, permission)) return true;
   const membership = principal.memberships.get(scope.tenantId);
   if (!membership) return false;
@@ -130,12 +141,43 @@ export function isAllowedOnPlatform(principal: Principal, permission: Permission
   return grants(principal.platformRole, permission);
 }
 
+/** A key scoped to a client covers that client's resources and the tenant-level lists it narrows. */
+function keyCovers(key: KeyGrant, scope: ResourceScope): boolean {
+  if (scope.tenantId !== key.tenantId) return false;
+  return key.clientId === undefined || scope.clientId === key.clientId;
+}
+
+/** Can the principal see anything of this tenant (and client)? Decides 404 versus 403. */
+export function canSee(
+  principal: Principal,
+  tenantId: string,
+  clientId: string | undefined,
+): boolean {
+  const key = principal.apiKey;
+  if (key)
+    return (
+      key.tenantId === tenantId &&
+      (key.clientId === undefined || clientId === undefined || clientId === key.clientId)
+    );
+  if (principal.platformRole) return true;
+  const membership = principal.memberships.get(tenantId);
+  if (!membership) return false;
+  if (membership.role) return true;
+  return clientId === undefined ? membership.clients.size > 0 : membership.clients.has(clientId);
+}
+
 /** The clients of a tenant on which `principal` holds `permission` only through client roles. */
 export function clientsGranted(
   principal: Principal,
   permission: Permission,
   tenantId: string,
 ): string[] {
+  const key = principal.apiKey;
+  if (key) {
+    return key.clientId && key.tenantId === tenantId && key.permissions.has(permission)
+      ? [key.clientId]
+      : [];
+  }
   const membership = principal.memberships.get(tenantId);
   if (!membership) return [];
   return [...membership.clients]

@@ -241,7 +241,7 @@ export class TenancyService {
   ): Promise<unknown> {
     return this.audit.record(tx, {
       ...entry,
-      actor: { type: 'user', id: caller.user.id },
+      actor: caller.actor,
       ...meta,
     });
   }

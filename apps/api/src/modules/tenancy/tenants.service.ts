@@ -59,7 +59,7 @@ export class TenantsService {
       );
       await this.audit.record(tx, {
         tenantId,
-        actor: { type: 'platform_staff', id: caller.user.id },
+        actor: { type: 'platform_staff', id: caller.actor.id },
         action: 'tenant.created',
         target: { type: 'tenant', id: tenantId },
         changes: input,
@@ -88,7 +88,7 @@ export class TenantsService {
       if (!row) throw notFound();
       await this.audit.record(tx, {
         tenantId,
-        actor: { type: 'platform_staff', id: caller.user.id },
+        actor: { type: 'platform_staff', id: caller.actor.id },
         action: status === 'suspended' ? 'tenant.suspended' : 'tenant.reactivated',
         target: { type: 'tenant', id: tenantId },
         ...meta,

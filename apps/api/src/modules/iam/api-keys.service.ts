@@ -1,0 +1,162 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import {
+  apiKeys,
+  clients,
+  onlyRow,
+  tenants,
+  withSystem,
+  withTenant,
+  type Database,
+} from '@maxai/db';
+import { ProblemError } from '../../platform/errors/problem';
+import type { AuditService } from '../audit/audit.service';
+import type { Authenticated } from './auth.guard';
+import type { RequestMeta } from './auth.service';
+import { isAllowed, type Permission, type Principal } from './permissions';
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+/** Recognisable in logs and by secret scanners (GitHub-style prefix). */
+export const API_KEY_PREFIX = 'mk_live_';
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+/**
+ * API keys for servers. A key is scoped to a tenant or one of its clients and carries an explicit
+ * permission set, never more than its creator holds on that scope; it is shown once, stored as a
+ * hash, may expire, can be revoked, and records when it was last used.
+ */
+export class ApiKeysService {
+  constructor(
+    private readonly db: Database,
+    private readonly audit: AuditService,
+  ) {}
+
+  async create(
+    caller: Authenticated,
+    tenantId: string,
+    input: {
+      name: string;
+      clientId?: string | undefined;
+      permissions: Permission[];
+      expiresAt?: Date | undefined;
+    },
+    meta: RequestMeta,
+  ): Promise<{ key: string; row: ApiKeyRow }> {
+    const scope = { tenantId, clientId: input.clientId };
+    const beyond = input.permissions.filter((p) => !isAllowed(caller.principal, p, scope));
+    if (beyond.length > 0 || !isAllowed(caller.principal, 'api_keys:manage', scope)) {
+      throw new ProblemError(
+        'forbidden',
+        'A key cannot hold permissions its creator lacks on its scope.',
+        {
+          permissions: beyond,
+        },
+      );
+    }
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
+      throw new ProblemError('validation-error', 'The expiry must be in the future.', {
+        errors: [{ field: 'expiresAt', message: 'must be in the future' }],
+      });
+    }
+    const key = `${API_KEY_PREFIX}${randomBytes(24).toString('base64url')}`;
+    return withTenant(this.db, tenantId, async (tx) => {
+      if (input.clientId) {
+        const [client] = await tx
+          .select({ id: clients.id })
+          .from(clients)
+          .where(and(eq(clients.tenantId, tenantId), eq(clients.id, input.clientId)));
+        if (!client) throw new ProblemError('not-found', 'No such client.');
+      }
+      const row = onlyRow(
+        await tx
+          .insert(apiKeys)
+          .values({
+            tenantId,
+            clientId: input.clientId ?? null,
+            name: input.name,
+            displayPrefix: key.slice(0, API_KEY_PREFIX.length + 4),
+            keyHash: hashApiKey(key),
+            permissions: [...new Set(input.permissions)],
+            createdBy: caller.actor.id,
+            expiresAt: input.expiresAt ?? null,
+          })
+          .returning(),
+        'the new API key',
+      );
+      await this.audit.record(tx, {
+        tenantId,
+        actor: { type: caller.actor.type, id: caller.actor.id },
+        action: 'api_key.created',
+        target: { type: 'api_key', id: row.id },
+        changes: {
+          name: input.name,
+          clientId: input.clientId ?? null,
+          permissions: row.permissions,
+        },
+        ...meta,
+      });
+      return { key, row };
+    });
+  }
+
+  list(tenantId: string): Promise<ApiKeyRow[]> {
+    return withTenant(this.db, tenantId, (tx) =>
+      tx.select().from(apiKeys).where(eq(apiKeys.tenantId, tenantId)).orderBy(asc(apiKeys.id)),
+    );
+  }
+
+  revoke(caller: Authenticated, tenantId: string, keyId: string, meta: RequestMeta): Promise<void> {
+    return withTenant(this.db, tenantId, async (tx) => {
+      const [row] = await tx
+        .update(apiKeys)
+        .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
+        .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, keyId)))
+        .returning();
+      if (!row) throw new ProblemError('not-found', 'No such API key.');
+      await this.audit.record(tx, {
+        tenantId,
+        actor: { type: caller.actor.type, id: caller.actor.id },
+        action: 'api_key.revoked',
+        target: { type: 'api_key', id: keyId },
+        ...meta,
+      });
+    });
+  }
+
+  /** The principal of a presented key, or undefined when unknown, revoked, expired or suspended. */
+  authenticate(key: string): Promise<{ principal: Principal; row: ApiKeyRow } | undefined> {
+    return withSystem(this.db, async (tx) => {
+      const [found] = await tx
+        .select({ key: apiKeys, tenantStatus: tenants.status })
+        .from(apiKeys)
+        .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
+        .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)));
+      if (found?.tenantStatus !== 'active') return undefined;
+      const row = found.key;
+      if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return undefined;
+      if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+        // At most one write a minute per key: "last used" without a write per request.
+        await tx
+          .update(apiKeys)
+          .set({ lastUsedAt: sql`now()` })
+          .where(and(eq(apiKeys.tenantId, row.tenantId), eq(apiKeys.id, row.id)));
+      }
+      return {
+        row,
+        principal: {
+          kind: 'api_key',
+          id: row.id,
+          memberships: new Map(),
+          apiKey: {
+            tenantId: row.tenantId,
+            clientId: row.clientId ?? undefined,
+            permissions: new Set(row.permissions as Permission[]),
+          },
+        },
+      };
+    });
+  }
+}
