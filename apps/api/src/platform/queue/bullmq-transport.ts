@@ -2,7 +2,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { backoffDelay } from './backoff';
-import type { BackoffSettings, JobExecutor } from './job-executor';
+import { attemptOf, type BackoffSettings, type JobExecutor } from './job-executor';
 import type { JobTransport } from './job-transport';
 import { sleep, WakeablePause } from './pause';
 import type { JobRow, JobsRepository } from './jobs.repository';
@@ -188,18 +188,7 @@ export class BullMqTransport implements JobTransport {
       throw new UnrecoverableError('worker lost during every attempt');
     }
     await this.repository.markRunning(row.id, workerId, attempt, leaseMs);
-    const result = await this.executor.execute(
-      {
-        id: row.id,
-        name: row.name,
-        tenantId: row.tenantId,
-        correlationId: row.correlationId,
-        payload: row.payload,
-        attempt,
-        maxAttempts: row.maxAttempts,
-      },
-      this.abort.signal,
-    );
+    const result = await this.executor.execute(attemptOf(row, attempt), this.abort.signal);
     if (result.status === 'succeeded') {
       await this.repository.finish(row.id, workerId, result);
       return 'succeeded';

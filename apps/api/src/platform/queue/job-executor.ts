@@ -16,6 +16,18 @@ export interface ExecutableJob {
   maxAttempts: number;
 }
 
+/** The attempt `attempt` of a stored job, as the executor runs it. */
+export function attemptOf(
+  row: Pick<
+    ExecutableJob,
+    'id' | 'name' | 'tenantId' | 'correlationId' | 'payload' | 'maxAttempts'
+  >,
+  attempt: number,
+): ExecutableJob {
+  const { id, name, tenantId, correlationId, payload, maxAttempts } = row;
+  return { id, name, tenantId, correlationId, payload, attempt, maxAttempts };
+}
+
 export type JobResult =
   | { status: 'succeeded' }
   | { status: 'retry'; delayMs: number; error: string }

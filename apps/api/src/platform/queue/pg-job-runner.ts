@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { JobExecutor } from './job-executor';
+import { attemptOf, type JobExecutor } from './job-executor';
 import type { JobTransport } from './job-transport';
 import { sleep, WakeablePause } from './pause';
 import type { JobRow, JobsRepository } from './jobs.repository';
@@ -127,18 +127,7 @@ export class PgJobRunner implements JobTransport {
         });
         return;
       }
-      const result = await this.executor.execute(
-        {
-          id: row.id,
-          name: row.name,
-          tenantId: row.tenantId,
-          correlationId: row.correlationId,
-          payload: row.payload,
-          attempt: row.attempts,
-          maxAttempts: row.maxAttempts,
-        },
-        this.abort.signal,
-      );
+      const result = await this.executor.execute(attemptOf(row, row.attempts), this.abort.signal);
       const finished = await this.repository.finish(
         row.id,
         workerId,
