@@ -51,7 +51,21 @@ async function seed(account: Account, clientName: string, agentName: string) {
       permissions: ['clients:read'],
     })
   ).json<{ id: string }>();
-  return { tenantId: account.tenantId, clientId: client.id, agentId: agent.id, keyId: key.id };
+  const invitation = (
+    await api.post(`/v1/tenants/${account.tenantId}/invitations`, {
+      email: `invitee-${clientName.length}@example.com`,
+      role: 'member',
+    })
+  ).json<{ id: string }>();
+  const me = (await api.get('/v1/me')).json<{ user: { id: string } }>();
+  return {
+    tenantId: account.tenantId,
+    clientId: client.id,
+    agentId: agent.id,
+    keyId: key.id,
+    invitationId: invitation.id,
+    userId: me.user.id,
+  };
 }
 
 const fill = (path: string, ids: Record<string, string>) =>
@@ -65,7 +79,7 @@ const fill = (path: string, ids: Record<string, string>) =>
 async function call(token: string, method: string, url: string) {
   const payloads: Record<string, object> = {
     POST: { name: 'x', channel: 'voice' },
-    PATCH: { name: 'x' },
+    PATCH: { name: 'x', role: 'member' },
   };
   return t.app.inject({
     method: method as 'GET',

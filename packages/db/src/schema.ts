@@ -349,3 +349,32 @@ export const apiKeys = pgTable(
     ...tenantPolicies('api_keys', t.tenantId),
   ],
 ).enableRLS();
+
+/**
+ * An invitation to join a tenant (with a tenant role) or one of its clients (with a client
+ * role). The token is sent by email and stored hashed; it is single use and expires.
+ */
+export const invitations = pgTable(
+  'invitations',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    email: text('email').notNull(),
+    role: text('role', { enum: ['owner', 'admin', 'member', 'billing'] }),
+    clientId: uuid('client_id'),
+    clientRole: text('client_role', { enum: ['client_admin', 'client_editor', 'client_viewer'] }),
+    tokenHash: text('token_hash').notNull(),
+    invitedBy: uuid('invited_by').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    acceptedAt: timestamp('accepted_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('invitations_token_key').on(t.tokenHash),
+    ...tenantPolicies('invitations', t.tenantId),
+  ],
+).enableRLS();

@@ -175,6 +175,13 @@ export class AuthService {
     return this.issue(user, uuidv7());
   }
 
+  /** A new session for a user who proved who they are another way (an accepted invitation). */
+  async sessionFor(userId: string): Promise<Session> {
+    const user = await this.repository.findUserById(userId);
+    if (user?.status !== 'active') throw new ProblemError('unauthorized', INVALID_SESSION);
+    return this.startSession(user);
+  }
+
   private async issue(user: UserRow, familyId: string): Promise<Session> {
     const refresh = newRefreshToken();
     await this.repository.insertRefreshToken({

@@ -8,6 +8,12 @@ import { AuditService } from '../audit/audit.service';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
 import { AuthController } from './auth.controller';
+import { MembersController } from './members.controller';
+import { MembersService } from './members.service';
+import type { EmailSender } from '@maxai/core';
+import type { Logger } from 'pino';
+import { SandboxEmailSender } from '../../platform/email/sandbox-email-sender';
+import { ROOT_LOGGER } from '../../platform/logging/logging.module';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { IamRepository } from './iam.repository';
@@ -17,11 +23,13 @@ import type { Redis } from 'ioredis';
 import { REDIS } from '../../platform/redis/redis.module';
 
 export const SECRET_BOX = Symbol('SECRET_BOX');
+/** The EmailSender port: the sandbox adapter (log + in-memory outbox) for now. */
+export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
 
 /** Identity and access: accounts, sessions, tokens, roles, and the guard other modules use. */
 @Global()
 @Module({
-  controllers: [AuthController, ApiKeysController],
+  controllers: [AuthController, ApiKeysController, MembersController],
   providers: [
     {
       provide: SECRET_BOX,
@@ -81,9 +89,33 @@ export const SECRET_BOX = Symbol('SECRET_BOX');
       useFactory: (database: DatabaseHandle, audit: AuditService) =>
         new ApiKeysService(database.db, audit),
     },
+    {
+      provide: EMAIL_SENDER,
+      inject: [ROOT_LOGGER],
+      useFactory: (logger: Logger) => new SandboxEmailSender(logger.child({ component: 'email' })),
+    },
+    {
+      provide: MembersService,
+      inject: [DATABASE, IamRepository, AuditService, EMAIL_SENDER, CONFIG],
+      useFactory: (
+        database: DatabaseHandle,
+        iam: IamRepository,
+        audit: AuditService,
+        email: EmailSender,
+        config: AppConfig,
+      ) => new MembersService(database.db, iam, audit, email, config.PUBLIC_URL),
+    },
     AuthGuard,
   ],
-  exports: [AuthService, TokenService, AuthGuard, SECRET_BOX, IamRepository, ApiKeysService],
+  exports: [
+    AuthService,
+    TokenService,
+    AuthGuard,
+    SECRET_BOX,
+    IamRepository,
+    ApiKeysService,
+    EMAIL_SENDER,
+  ],
 })
 export class IamModule implements OnModuleInit {
   constructor(@Inject(TokenService) private readonly tokens: TokenService) {}
