@@ -4,6 +4,7 @@ import { createZodDto, ZodValidationPipe } from 'nestjs-zod';
 import { z } from 'zod';
 import { ProblemError } from '../../platform/errors/problem';
 import { authOf, Authorize, requestMeta, type AuthenticatedRequest } from './auth.guard';
+import { AccountRecoveryService } from './account-recovery.service';
 import { AuthService, type Session } from './auth.service';
 import { PASSWORD_MAX_LENGTH } from './passwords';
 import { ROLE_PERMISSIONS } from './permissions';
@@ -27,6 +28,14 @@ class LoginBody extends createZodDto(
   z.object({ email, password: z.string().min(1).max(PASSWORD_MAX_LENGTH) }),
 ) {}
 class RefreshBody extends createZodDto(z.object({ refreshToken: z.string().min(1).max(512) })) {}
+class EmailBody extends createZodDto(z.object({ email })) {}
+class TokenBody extends createZodDto(z.object({ token: z.string().min(1).max(200) })) {}
+class ResetBody extends createZodDto(
+  z.object({
+    token: z.string().min(1).max(200),
+    password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  }),
+) {}
 class SessionDto extends createZodDto(
   z.object({
     tokenType: z.literal('Bearer'),
@@ -62,6 +71,7 @@ export class AuthController {
   constructor(
     @Inject(AuthService) private readonly auth: AuthService,
     @Inject(TokenService) private readonly tokens: TokenService,
+    @Inject(AccountRecoveryService) private readonly recovery: AccountRecoveryService,
   ) {}
 
   @Post('v1/auth/signup')
@@ -103,6 +113,49 @@ export class AuthController {
     @Req() request: AuthenticatedRequest,
   ): Promise<void> {
     await this.auth.logout(body.refreshToken, requestMeta(request));
+  }
+
+  @Post('v1/auth/password-reset/request')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Email a password reset link (the same answer whether the account exists or not)',
+  })
+  async requestReset(@Body(new ZodValidationPipe(EmailBody)) body: EmailBody): Promise<void> {
+    await this.recovery.requestPasswordReset(body.email);
+  }
+
+  @Post('v1/auth/password-reset/confirm')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Set a new password with the emailed token; every session of the account ends',
+  })
+  @ApiNoContentResponse()
+  async confirmReset(
+    @Body(new ZodValidationPipe(ResetBody)) body: ResetBody,
+    @Req() request: AuthenticatedRequest,
+  ): Promise<void> {
+    const userId = await this.recovery.confirmPasswordReset(body.token, body.password);
+    await this.auth.recordAccountEvent(userId, 'auth.password_reset', requestMeta(request));
+  }
+
+  @Post('v1/auth/verify-email/request')
+  @HttpCode(202)
+  @Authorize()
+  @ApiOperation({ summary: 'Email a link confirming your address' })
+  async requestVerification(@Req() request: AuthenticatedRequest): Promise<void> {
+    const { user } = authOf(request);
+    if (!user) throw new ProblemError('forbidden', 'An API key has no email address.');
+    await this.recovery.requestEmailVerification(user);
+  }
+
+  @Post('v1/auth/verify-email/confirm')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Confirm your address with the emailed token' })
+  @ApiNoContentResponse()
+  async confirmVerification(
+    @Body(new ZodValidationPipe(TokenBody)) body: TokenBody,
+  ): Promise<void> {
+    await this.recovery.confirmEmailVerification(body.token);
   }
 
   @Get('v1/me')

@@ -198,6 +198,11 @@ export class AuthService {
     };
   }
 
+  /** Records an account event (e.g. a password reset) on each tenant trail the user is on. */
+  recordAccountEvent(userId: string, action: string, meta: RequestMeta): Promise<void> {
+    return this.auditEverywhere(userId, action, 'success', meta);
+  }
+
   /** Sign-in events belong to the user, who may span tenants: each tenant's trail gets one. */
   private async auditEverywhere(
     userId: string,

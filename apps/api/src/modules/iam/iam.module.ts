@@ -5,6 +5,7 @@ import type { AppConfig } from '../../platform/config/config.schema';
 import { loadMasterKey, SecretBox } from '../../platform/crypto/secret-box';
 import { DATABASE } from '../../platform/database/database.module';
 import { AuditService } from '../audit/audit.service';
+import { AccountRecoveryService } from './account-recovery.service';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
 import { AuthController } from './auth.controller';
@@ -104,6 +105,16 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
         email: EmailSender,
         config: AppConfig,
       ) => new MembersService(database.db, iam, audit, email, config.PUBLIC_URL),
+    },
+    {
+      provide: AccountRecoveryService,
+      inject: [DATABASE, IamRepository, EMAIL_SENDER, CONFIG],
+      useFactory: (
+        database: DatabaseHandle,
+        iam: IamRepository,
+        email: EmailSender,
+        config: AppConfig,
+      ) => new AccountRecoveryService(database.db, iam, email, config.PUBLIC_URL),
     },
     AuthGuard,
   ],
