@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMAIL_SENDER } from '../src/modules/iam/iam.module';
 import { DATABASE } from '../src/platform/database/database.module';
 import type { SandboxEmailSender } from '../src/platform/email/sandbox-email-sender';
+import { SmtpEmailSender } from '../src/platform/email/smtp-email-sender';
 import { as, PASSWORD, signupOwner } from './support/accounts';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -124,5 +125,20 @@ describe('email verification', () => {
       })
     ).json<{ key: string }>().key;
     expect((await as(t.app, key).post('/v1/auth/verify-email/request', {})).statusCode).toBe(403);
+  });
+});
+
+describe('email transport selection', () => {
+  it('uses the SMTP adapter when configured', async () => {
+    const smtp = await startTestApp('api', {
+      REDIS_URL: '',
+      EMAIL_TRANSPORT: 'smtp',
+      SMTP_URL: 'smtp://127.0.0.1:2525',
+    });
+    try {
+      expect(smtp.app.get(EMAIL_SENDER)).toBeInstanceOf(SmtpEmailSender);
+    } finally {
+      await smtp.close();
+    }
   });
 });

@@ -14,6 +14,7 @@ import { MembersService } from './members.service';
 import type { EmailSender } from '@maxai/core';
 import type { Logger } from 'pino';
 import { SandboxEmailSender } from '../../platform/email/sandbox-email-sender';
+import { SmtpEmailSender } from '../../platform/email/smtp-email-sender';
 import { ROOT_LOGGER } from '../../platform/logging/logging.module';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
@@ -24,7 +25,7 @@ import type { Redis } from 'ioredis';
 import { REDIS } from '../../platform/redis/redis.module';
 
 export const SECRET_BOX = Symbol('SECRET_BOX');
-/** The EmailSender port: the sandbox adapter (log + in-memory outbox) for now. */
+/** The EmailSender port: the sandbox adapter (log + in-memory outbox) or SMTP (EMAIL_TRANSPORT). */
 export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
 
 /** Identity and access: accounts, sessions, tokens, roles, and the guard other modules use. */
@@ -92,8 +93,11 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
     },
     {
       provide: EMAIL_SENDER,
-      inject: [ROOT_LOGGER],
-      useFactory: (logger: Logger) => new SandboxEmailSender(logger.child({ component: 'email' })),
+      inject: [ROOT_LOGGER, CONFIG],
+      useFactory: (logger: Logger, config: AppConfig): EmailSender =>
+        config.EMAIL_TRANSPORT === 'smtp' && config.SMTP_URL
+          ? new SmtpEmailSender(config.SMTP_URL, config.EMAIL_FROM)
+          : new SandboxEmailSender(logger.child({ component: 'email' })),
     },
     {
       provide: MembersService,

@@ -140,3 +140,23 @@ describe('describeConfig', () => {
     expect(shown.ACCESS_TOKEN_TTL_S).toBe(900);
   });
 });
+
+describe('email transport', () => {
+  it('needs an SMTP URL for the smtp transport, and keeps it secret', () => {
+    expect(() => loadConfig({ EMAIL_TRANSPORT: 'smtp' })).toThrow(
+      /SMTP_URL: required when EMAIL_TRANSPORT=smtp/,
+    );
+    expect(() => loadConfig({ SMTP_URL: 'http://mail' })).toThrow(
+      /SMTP_URL: expected an smtp:\/\/ or smtps:\/\/ URL/,
+    );
+    const config = loadConfig({
+      EMAIL_TRANSPORT: 'smtp',
+      SMTP_URL: 'smtps://u:secret@mail:465',
+      SEED_ADMIN_PASSWORD: 'a long admin passphrase',
+    });
+    expect(config.EMAIL_FROM).toBe('MaxAI <no-reply@maxai.local>');
+    const shown = JSON.stringify(describeConfig(config));
+    expect(shown).not.toContain('secret@');
+    expect(shown).not.toContain('a long admin passphrase');
+  });
+});

@@ -108,6 +108,11 @@ export const configSchema = z
     PUBLIC_URL: optionalUrl(['http:', 'https:'], 'an http(s):// URL').transform(
       (v) => v ?? 'http://localhost:3000',
     ),
+    EMAIL_TRANSPORT: z
+      .enum(['sandbox', 'smtp'], { error: 'expected sandbox or smtp' })
+      .default('sandbox'),
+    SMTP_URL: optionalUrl(['smtp:', 'smtps:'], 'an smtp:// or smtps:// URL'),
+    EMAIL_FROM: z.string().min(3).default('MaxAI <no-reply@maxai.local>'),
     SEED_ON_START: bool(true),
     SEED_ADMIN_EMAIL: z.email({ error: 'expected an email address' }).default('admin@maxai.local'),
     SEED_ADMIN_PASSWORD: z
@@ -121,6 +126,13 @@ export const configSchema = z
     OTEL_SERVICE_NAME: z.string().min(1).default('maxai-platform'),
   })
   .superRefine((config, context) => {
+    if (config.EMAIL_TRANSPORT === 'smtp' && !config.SMTP_URL) {
+      context.addIssue({
+        code: 'custom',
+        path: ['SMTP_URL'],
+        message: 'required when EMAIL_TRANSPORT=smtp',
+      });
+    }
     if (config.NODE_ENV === 'production' && !config.MASTER_KEY) {
       context.addIssue({ code: 'custom', path: ['MASTER_KEY'], message: 'required in production' });
     }
@@ -133,6 +145,8 @@ export const SECRET_KEYS = [
   'REDIS_URL',
   'INTERNAL_API_TOKEN',
   'MASTER_KEY',
+  'SEED_ADMIN_PASSWORD',
+  'SMTP_URL',
 ] as const;
 
 export class ConfigError extends Error {
