@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import {
   apiKeys,
-  clients,
   onlyRow,
   tenants,
   withSystem,
@@ -13,6 +12,7 @@ import { ProblemError } from '../../platform/errors/problem';
 import type { AuditService } from '../audit/audit.service';
 import type { Authenticated } from './auth.guard';
 import type { RequestMeta } from './auth.service';
+import type { IamRepository } from './iam.repository';
 import { isAllowed, type Permission, type Principal } from './permissions';
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
@@ -31,6 +31,7 @@ export const hashApiKey = (key: string): string => createHash('sha256').update(k
 export class ApiKeysService {
   constructor(
     private readonly db: Database,
+    private readonly iam: IamRepository,
     private readonly audit: AuditService,
   ) {}
 
@@ -63,13 +64,7 @@ export class ApiKeysService {
     }
     const key = `${API_KEY_PREFIX}${randomBytes(24).toString('base64url')}`;
     return withTenant(this.db, tenantId, async (tx) => {
-      if (input.clientId) {
-        const [client] = await tx
-          .select({ id: clients.id })
-          .from(clients)
-          .where(and(eq(clients.tenantId, tenantId), eq(clients.id, input.clientId)));
-        if (!client) throw new ProblemError('not-found', 'No such client.');
-      }
+      if (input.clientId) await this.iam.assertClientInTenant(tx, tenantId, input.clientId);
       const row = onlyRow(
         await tx
           .insert(apiKeys)

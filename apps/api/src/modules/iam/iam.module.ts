@@ -87,9 +87,9 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
     },
     {
       provide: ApiKeysService,
-      inject: [DATABASE, AuditService],
-      useFactory: (database: DatabaseHandle, audit: AuditService) =>
-        new ApiKeysService(database.db, audit),
+      inject: [DATABASE, IamRepository, AuditService],
+      useFactory: (database: DatabaseHandle, iam: IamRepository, audit: AuditService) =>
+        new ApiKeysService(database.db, iam, audit),
     },
     {
       provide: EMAIL_SENDER,

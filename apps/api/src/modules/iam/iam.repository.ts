@@ -1,6 +1,8 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { ProblemError } from '../../platform/errors/problem';
 import {
   clientMemberships,
+  clients,
   memberships,
   onlyRow,
   refreshTokens,
@@ -86,6 +88,15 @@ export class IamRepository {
           .where(and(eq(clientMemberships.userId, userId), active))
       ).map((r) => r.client_memberships),
     }));
+  }
+
+  /** Throws 404 unless the client belongs to the tenant (keys and invitations may name one). */
+  async assertClientInTenant(tx: Tx, tenantId: string, clientId: string): Promise<void> {
+    const [client] = await tx
+      .select({ id: clients.id })
+      .from(clients)
+      .where(and(eq(clients.tenantId, tenantId), eq(clients.id, clientId)));
+    if (!client) throw new ProblemError('not-found', 'No such client.');
   }
 
   async insertRefreshToken(row: typeof refreshTokens.$inferInsert): Promise<void> {

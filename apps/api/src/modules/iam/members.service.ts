@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import {
   clientMemberships,
-  clients,
   invitations,
   memberships,
   onlyRow,
@@ -99,10 +98,7 @@ export class MembersService {
     meta: RequestMeta,
   ): Promise<void> {
     return withTenant(this.db, tenantId, async (tx) => {
-      const [current] = await tx
-        .select()
-        .from(memberships)
-        .where(and(eq(memberships.tenantId, tenantId), eq(memberships.userId, userId)));
+      const current = await this.membershipOf(tx, tenantId, userId);
       if (!current) throw new ProblemError('not-found', 'No such member.');
       if ((role === 'owner' || current.role === 'owner') && !this.isOwner(caller, tenantId)) {
         throw new ProblemError('forbidden', 'Only an owner can grant or take away ownership.');
@@ -127,10 +123,7 @@ export class MembersService {
     meta: RequestMeta,
   ): Promise<void> {
     return withTenant(this.db, tenantId, async (tx) => {
-      const [current] = await tx
-        .select()
-        .from(memberships)
-        .where(and(eq(memberships.tenantId, tenantId), eq(memberships.userId, userId)));
+      const current = await this.membershipOf(tx, tenantId, userId);
       const clientRoles = await tx
         .delete(clientMemberships)
         .where(and(eq(clientMemberships.tenantId, tenantId), eq(clientMemberships.userId, userId)))
@@ -167,13 +160,7 @@ export class MembersService {
     const token = `mxi_${randomBytes(32).toString('base64url')}`;
     const email = input.email.toLowerCase();
     const row = await withTenant(this.db, tenantId, async (tx) => {
-      if (input.clientId) {
-        const [client] = await tx
-          .select({ id: clients.id })
-          .from(clients)
-          .where(and(eq(clients.tenantId, tenantId), eq(clients.id, input.clientId)));
-        if (!client) throw new ProblemError('not-found', 'No such client.');
-      }
+      if (input.clientId) await this.iam.assertClientInTenant(tx, tenantId, input.clientId);
       const created = onlyRow(
         await tx
           .insert(invitations)
@@ -334,6 +321,14 @@ export class MembersService {
       });
       return user.id;
     });
+  }
+
+  private async membershipOf(tx: Tx, tenantId: string, userId: string) {
+    const [row] = await tx
+      .select()
+      .from(memberships)
+      .where(and(eq(memberships.tenantId, tenantId), eq(memberships.userId, userId)));
+    return row;
   }
 
   private isOwner(caller: Authenticated, tenantId: string): boolean {
