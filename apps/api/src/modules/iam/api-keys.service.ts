@@ -1,13 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import {
-  apiKeys,
-  onlyRow,
-  tenants,
-  withSystem,
-  withTenant,
-  type Database,
-} from '@maxai/db';
+import { apiKeys, onlyRow, tenants, withSystem, withTenant, type Database } from '@maxai/db';
 import { ProblemError } from '../../platform/errors/problem';
 import type { AuditService } from '../audit/audit.service';
 import type { Authenticated } from './auth.guard';
