@@ -2,11 +2,12 @@ import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { createZodDto, ZodValidationPipe } from 'nestjs-zod';
 import { z } from 'zod';
+import { pageOf } from '../../platform/http/pagination';
+import { TenantParams } from '../../platform/http/params';
 import { Authorize } from '../iam/auth.guard';
 import type { AuditEventRow } from './audit.repository';
 import { AuditService, type VerifyResult } from './audit.service';
 
-class TenantParams extends createZodDto(z.object({ tenantId: z.uuid() })) {}
 class AuditQuery extends createZodDto(
   z.object({
     action: z.string().max(100).optional(),
@@ -81,9 +82,8 @@ export class AuditController {
       beforeSeq: q.cursor,
       limit: q.limit + 1,
     });
-    const data = rows.slice(0, q.limit).map(view);
-    const last = data.at(-1);
-    return { data, nextCursor: rows.length > q.limit && last ? last.seq : null };
+    const page = pageOf(rows, q.limit, (row) => row.seq);
+    return { data: page.data.map(view), nextCursor: page.nextCursor };
   }
 
   @Get('verify')

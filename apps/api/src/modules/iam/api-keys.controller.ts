@@ -9,10 +9,10 @@ import {
 import { createZodDto, ZodValidationPipe } from 'nestjs-zod';
 import { z } from 'zod';
 import { ApiKeysService, type ApiKeyRow } from './api-keys.service';
+import { TenantParams } from '../../platform/http/params';
 import { authOf, Authorize, requestMeta, type AuthenticatedRequest } from './auth.guard';
 import { PERMISSIONS } from './permissions';
 
-class TenantParams extends createZodDto(z.object({ tenantId: z.uuid() })) {}
 class KeyParams extends createZodDto(z.object({ tenantId: z.uuid(), keyId: z.uuid() })) {}
 class CreateKeyBody extends createZodDto(
   z.object({

@@ -19,13 +19,13 @@ import {
 } from '@nestjs/swagger';
 import { createZodDto, ZodValidationPipe } from 'nestjs-zod';
 import { z } from 'zod';
+import { TenantParams } from '../../platform/http/params';
 import { authOf, Authorize, requestMeta, type AuthenticatedRequest } from './auth.guard';
 import { AuthService, type Session } from './auth.service';
 import { MembersService, type InvitationRow } from './members.service';
 import { PASSWORD_MAX_LENGTH } from './passwords';
 import { CLIENT_ROLES, TENANT_ROLES } from './permissions';
 
-class TenantParams extends createZodDto(z.object({ tenantId: z.uuid() })) {}
 class MemberParams extends createZodDto(z.object({ tenantId: z.uuid(), userId: z.uuid() })) {}
 class InvitationParams extends createZodDto(
   z.object({ tenantId: z.uuid(), invitationId: z.uuid() }),

@@ -30,14 +30,15 @@ import {
   CreateAgentBody,
   CreateClientBody,
   PageQueryDto,
-  TenantParams,
   UpdateAgentBody,
   UpdateClientBody,
   type AgentView,
   type ClientView,
 } from './tenancy.dto';
 import type { AgentRow, ClientRow } from './tenancy.repository';
-import { TenancyService, type Page } from './tenancy.service';
+import { TenancyService } from './tenancy.service';
+import { TenantParams } from '../../platform/http/params';
+import type { Page } from '../../platform/http/pagination';
 
 const clientView = (c: ClientRow): ClientView => ({
   id: c.id,

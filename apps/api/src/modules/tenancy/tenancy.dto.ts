@@ -23,7 +23,6 @@ const settings = z
     error: 'expected at most 16 KiB of settings',
   });
 
-export class TenantParams extends createZodDto(z.object({ tenantId: z.uuid() })) {}
 export class ClientParams extends createZodDto(
   z.object({ tenantId: z.uuid(), clientId: z.uuid() }),
 ) {}

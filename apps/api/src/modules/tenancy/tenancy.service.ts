@@ -1,15 +1,11 @@
 import { withTenant, type Database, type Tx } from '@maxai/db';
 import { ProblemError } from '../../platform/errors/problem';
+import { pageOf, type Page } from '../../platform/http/pagination';
 import type { AuditRecord, AuditService } from '../audit/audit.service';
 import { notFound, type Authenticated } from '../iam/auth.guard';
 import type { RequestMeta } from '../iam/auth.service';
 import { clientsGranted, isAllowed, type Permission, type Principal } from '../iam/permissions';
 import type { AgentRow, ClientRow, TenancyRepository } from './tenancy.repository';
-
-export interface Page<T> {
-  data: T[];
-  nextCursor: string | null;
-}
 
 export interface PageQuery {
   limit: number;
@@ -18,11 +14,7 @@ export interface PageQuery {
 
 type AgentInput = Pick<AgentRow, 'name' | 'channel' | 'status' | 'timezone' | 'settings'>;
 
-function toPage<T extends { id: string }>(rows: T[], limit: number): Page<T> {
-  const data = rows.slice(0, limit);
-  const last = data.at(-1);
-  return { data, nextCursor: rows.length > limit && last ? last.id : null };
-}
+const byId = (row: { id: string }): string => row.id;
 
 /**
  * Clients and agents. Every method checks the caller against the resource it actually touches
@@ -42,13 +34,14 @@ export class TenancyService {
       ? undefined
       : clientsGranted(caller.principal, 'clients:read', tenantId);
     return withTenant(this.db, tenantId, async (tx) =>
-      toPage(
+      pageOf(
         await this.repository.listClients(tx, tenantId, {
           ...page,
           onlyIds,
           limit: page.limit + 1,
         }),
         page.limit,
+        byId,
       ),
     );
   }
@@ -124,12 +117,13 @@ export class TenancyService {
   ): Promise<Page<AgentRow>> {
     return withTenant(this.db, tenantId, async (tx) => {
       await this.loadClient(tx, caller.principal, 'agents:read', tenantId, clientId);
-      return toPage(
+      return pageOf(
         await this.repository.listAgents(tx, tenantId, clientId, {
           ...page,
           limit: page.limit + 1,
         }),
         page.limit,
+        byId,
       );
     });
   }

@@ -4,7 +4,8 @@ import { TENANT_STATUSES } from '@maxai/db';
 import { createZodDto, ZodValidationPipe } from 'nestjs-zod';
 import { z } from 'zod';
 import { authOf, Authorize, requestMeta, type AuthenticatedRequest } from '../iam/auth.guard';
-import { PageQueryDto, TenantParams } from './tenancy.dto';
+import { TenantParams } from '../../platform/http/params';
+import { PageQueryDto } from './tenancy.dto';
 import { TenantsService, type TenantRow } from './tenants.service';
 
 const tenantView = z.object({

@@ -5,7 +5,8 @@ import type { AuditService } from '../audit/audit.service';
 import { notFound, type Authenticated } from '../iam/auth.guard';
 import type { RequestMeta } from '../iam/auth.service';
 import { isAllowedOnPlatform } from '../iam/permissions';
-import type { Page, PageQuery } from './tenancy.service';
+import { pageOf, type Page } from '../../platform/http/pagination';
+import type { PageQuery } from './tenancy.service';
 
 export type TenantRow = typeof tenants.$inferSelect;
 
@@ -36,9 +37,7 @@ export class TenantsService {
         )
         .orderBy(asc(tenants.id))
         .limit(page.limit + 1);
-      const data = rows.slice(0, page.limit);
-      const last = data.at(-1);
-      return { data, nextCursor: rows.length > page.limit && last ? last.id : null };
+      return pageOf(rows, page.limit, (row) => row.id);
     });
   }
 

@@ -4,6 +4,7 @@ import { JOB_STATUSES } from '@maxai/db';
 import { createZodDto, ZodValidationPipe } from 'nestjs-zod';
 import { z } from 'zod';
 import { ProblemError } from '../errors/problem';
+import { pageOf } from '../http/pagination';
 import type { JobTransport } from './job-transport';
 import type { JobRow, JobsRepository } from './jobs.repository';
 import { InternalTokenGuard } from './internal-token.guard';
@@ -79,9 +80,8 @@ export class JobsController {
       limit: query.limit + 1,
       ...(query.cursor ? { cursor: query.cursor } : {}),
     });
-    const page = rows.slice(0, query.limit);
-    const nextCursor = rows.length > query.limit ? (page.at(-1)?.id ?? null) : null;
-    return { data: page.map(toView), nextCursor };
+    const page = pageOf(rows, query.limit, (row) => row.id);
+    return { data: page.data.map(toView), nextCursor: page.nextCursor };
   }
 
   @Post(':id/retry')
