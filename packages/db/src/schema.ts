@@ -67,6 +67,10 @@ export const tenants = pgTable(
     /** A suspended tenant's members lose access to it; platform staff keep it. */
     status: text('status', { enum: TENANT_STATUSES }).notNull().default('active'),
     suspendedAt: timestamp('suspended_at', { withTimezone: true }),
+    /** Members must have a second factor (TOTP) to act in this tenant. */
+    requireMfa: boolean('require_mfa').notNull().default(false),
+    /** How long audit events are kept (days); the spec's floor is seven years. */
+    auditRetentionDays: integer('audit_retention_days').notNull().default(2557),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -214,6 +218,27 @@ export const auditChainHeads = pgTable(
   (t) => tenantPolicies('audit_chain_heads', t.tenantId),
 ).enableRLS();
 
+/**
+ * Signed checkpoints of a tenant's audit chain: the head (`seq`, `hash`) signed with an Ed25519
+ * audit key. An archive holding a checkpoint proves the chain up to it was not rewritten later.
+ */
+export const auditCheckpoints = pgTable(
+  'audit_checkpoints',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    hash: text('hash').notNull(),
+    kid: text('kid').notNull(),
+    /** base64url Ed25519 signature over the checkpoint's canonical JSON. */
+    signature: text('signature').notNull(),
+    signedAt: timestamp('signed_at', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.seq] }),
+    ...tenantPolicies('audit_checkpoints', t.tenantId),
+  ],
+).enableRLS();
+
 export const USER_STATUSES = ['active', 'disabled'] as const;
 
 /** A global identity; what it may do in a tenant comes from its memberships. */
@@ -230,10 +255,50 @@ export const users = pgTable(
     name: text('name'),
     platformRole: text('platform_role', { enum: ['platform_admin', 'platform_support'] }),
     status: text('status', { enum: USER_STATUSES }).notNull().default('active'),
+    /** AES-256-GCM sealed TOTP secret (RFC 6238); set at enrolment, confirmed by a first code. */
+    totpSecretEncrypted: text('totp_secret_encrypted'),
+    totpEnabledAt: timestamp('totp_enabled_at', { withTimezone: true }),
+    /** The last accepted TOTP time step: a code is never accepted twice. */
+    totpLastStep: bigint('totp_last_step', { mode: 'number' }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [uniqueIndex('users_email_key').on(t.email)],
+);
+
+/** Single-use second-factor recovery codes, stored as SHA-256 hashes. */
+export const recoveryCodes = pgTable(
+  'recovery_codes',
+  {
+    id: uuid('id')
+      .primaryKey()
+      .$defaultFn(() => uuidv7()),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    codeHash: text('code_hash').notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('recovery_codes_user_hash_key').on(t.userId, t.codeHash)],
+);
+
+/** A user's identity at an external OpenID provider (e.g. Google), by the provider's subject. */
+export const userIdentities = pgTable(
+  'user_identities',
+  {
+    provider: text('provider').notNull(),
+    subject: text('subject').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    email: text('email').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.provider, t.subject] }),
+    index('user_identities_user_idx').on(t.userId),
+  ],
 );
 
 /** A user's role in a tenant (null when the user holds only client-level roles there). */
@@ -297,6 +362,8 @@ export const refreshTokens = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     rotatedAt: timestamp('rotated_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /** The session was opened with a second factor; rotations keep it. */
+    mfa: boolean('mfa').notNull().default(false),
     createdAt: createdAt(),
   },
   (t) => [
@@ -305,9 +372,15 @@ export const refreshTokens = pgTable(
   ],
 );
 
-/** JWT signing keys: the newest unretired one signs; every unretired one verifies (JWKS). */
+/**
+ * Signing keys by use: `jwt` keys sign access tokens (the newest unretired one signs; every
+ * unretired one verifies, JWKS); `audit` keys (Ed25519) sign audit checkpoints.
+ */
 export const signingKeys = pgTable('signing_keys', {
   kid: text('kid').primaryKey(),
+  use: text('use', { enum: ['jwt', 'audit'] })
+    .notNull()
+    .default('jwt'),
   alg: text('alg').notNull(),
   publicJwk: jsonb('public_jwk').notNull().$type<Record<string, unknown>>(),
   /** AES-256-GCM ciphertext of the private JWK under the master key. */

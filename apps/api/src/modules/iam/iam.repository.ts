@@ -36,7 +36,7 @@ export class IamRepository {
     return this.db
       .select()
       .from(signingKeys)
-      .where(isNull(signingKeys.retiredAt))
+      .where(and(eq(signingKeys.use, 'jwt'), isNull(signingKeys.retiredAt)))
       .orderBy(asc(signingKeys.createdAt));
   }
 
