@@ -1,13 +1,27 @@
-import { Body, Controller, Get, HttpCode, Inject, Post, Req } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import {
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { createZodDto, ZodValidationPipe } from 'nestjs-zod';
 import { z } from 'zod';
 import { ProblemError } from '../../platform/errors/problem';
-import { authOf, Authorize, requestMeta, type AuthenticatedRequest } from './auth.guard';
+import {
+  authOf,
+  Authorize,
+  csrfFailed,
+  requestMeta,
+  type AuthenticatedRequest,
+} from './auth.guard';
 import { AccountRecoveryService } from './account-recovery.service';
-import { AuthService, type Session } from './auth.service';
+import { AuthService, type SessionCheck } from './auth.service';
 import { PASSWORD_MAX_LENGTH } from './passwords';
 import { ROLE_PERMISSIONS } from './permissions';
+import { SessionCookies, TRANSPORT_HEADER, type SessionBody } from './session-cookies';
 import { TokenService } from './token.service';
 
 const email = z.email().max(254).describe('Case-insensitive');
@@ -27,7 +41,16 @@ class SignupBody extends createZodDto(
 class LoginBody extends createZodDto(
   z.object({ email, password: z.string().min(1).max(PASSWORD_MAX_LENGTH) }),
 ) {}
-class RefreshBody extends createZodDto(z.object({ refreshToken: z.string().min(1).max(512) })) {}
+class RefreshBody extends createZodDto(
+  z.object({
+    refreshToken: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe('Omit when the session travels in cookies (then send x-csrf-token)'),
+  }),
+) {}
 class EmailBody extends createZodDto(z.object({ email })) {}
 class TokenBody extends createZodDto(z.object({ token: z.string().min(1).max(200) })) {}
 class ResetBody extends createZodDto(
@@ -38,12 +61,27 @@ class ResetBody extends createZodDto(
 ) {}
 class SessionDto extends createZodDto(
   z.object({
-    tokenType: z.literal('Bearer'),
-    accessToken: z.string(),
+    tokenType: z
+      .enum(['Bearer', 'Cookie'])
+      .describe('`Cookie` with x-auth-transport: cookie: the tokens are in httpOnly cookies'),
     expiresIn: z.number().int().describe('Seconds until the access token expires'),
-    refreshToken: z.string().describe('Opaque; single use, rotated on every refresh'),
+    accessToken: z.string().optional().describe('Bearer transport only'),
+    refreshToken: z
+      .string()
+      .optional()
+      .describe('Bearer transport only. Opaque; single use, rotated on every refresh'),
+    csrfToken: z
+      .string()
+      .optional()
+      .describe('Cookie transport only: echo it in x-csrf-token on every unsafe request'),
   }),
 ) {}
+/** Documents the cookie transport on every route that opens a session. */
+const TransportHeader = ApiHeader({
+  name: TRANSPORT_HEADER,
+  required: false,
+  description: '`cookie` to receive the session as httpOnly cookies (the portal)',
+});
 class MeDto extends createZodDto(
   z.object({
     user: z.object({
@@ -72,47 +110,83 @@ export class AuthController {
     @Inject(AuthService) private readonly auth: AuthService,
     @Inject(TokenService) private readonly tokens: TokenService,
     @Inject(AccountRecoveryService) private readonly recovery: AccountRecoveryService,
+    @Inject(SessionCookies) private readonly cookies: SessionCookies,
   ) {}
 
   @Post('v1/auth/signup')
   @HttpCode(201)
   @ApiOperation({ summary: 'Create an account and its organization (you become the owner)' })
   @ApiOkResponse({ type: SessionDto })
-  signup(
+  @TransportHeader
+  async signup(
     @Body(new ZodValidationPipe(SignupBody)) body: SignupBody,
     @Req() request: AuthenticatedRequest,
-  ): Promise<Session> {
-    return this.auth.signup(body, requestMeta(request));
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SessionBody> {
+    const session = await this.auth.signup(body, requestMeta(request));
+    return this.cookies.respond(request, reply, session);
   }
 
   @Post('v1/auth/login')
   @HttpCode(200)
   @ApiOperation({ summary: 'Sign in with email and password' })
   @ApiOkResponse({ type: SessionDto })
-  login(
+  @TransportHeader
+  async login(
     @Body(new ZodValidationPipe(LoginBody)) body: LoginBody,
     @Req() request: AuthenticatedRequest,
-  ): Promise<Session> {
-    return this.auth.login(body, requestMeta(request));
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SessionBody> {
+    const session = await this.auth.login(body, requestMeta(request));
+    return this.cookies.respond(request, reply, session);
   }
 
   @Post('v1/auth/refresh')
   @HttpCode(200)
   @ApiOperation({ summary: 'Exchange a refresh token for a new session (the old token is spent)' })
   @ApiOkResponse({ type: SessionDto })
-  refresh(@Body(new ZodValidationPipe(RefreshBody)) body: RefreshBody): Promise<Session> {
-    return this.auth.refresh(body.refreshToken);
+  @TransportHeader
+  async refresh(
+    @Body(new ZodValidationPipe(RefreshBody)) body: RefreshBody,
+    @Req() request: AuthenticatedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SessionBody> {
+    const { token, check } = this.refreshTokenOf(body, request);
+    const session = await this.auth.refresh(token, check);
+    return this.cookies.respond(request, reply, session, check !== undefined);
   }
 
   @Post('v1/auth/logout')
   @HttpCode(204)
-  @ApiOperation({ summary: 'End the session a refresh token belongs to' })
+  @ApiOperation({ summary: 'End the session a refresh token (body or cookie) belongs to' })
   @ApiNoContentResponse()
   async logout(
     @Body(new ZodValidationPipe(RefreshBody)) body: RefreshBody,
     @Req() request: AuthenticatedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    await this.auth.logout(body.refreshToken, requestMeta(request));
+    const { token, check } = this.refreshTokenOf(body, request);
+    await this.auth.logout(token, requestMeta(request), check);
+    if (check) this.cookies.clear(reply);
+  }
+
+  /**
+   * The refresh token from the body, or else from its cookie — which a cross-site form could
+   * make the browser send, so that path also needs the session's CSRF token.
+   */
+  private refreshTokenOf(
+    body: RefreshBody,
+    request: AuthenticatedRequest,
+  ): { token: string; check?: SessionCheck } {
+    if (body.refreshToken !== undefined) return { token: body.refreshToken };
+    const token = this.cookies.refreshToken(request);
+    if (!token) throw new ProblemError('unauthorized', 'A refresh token is required.');
+    return {
+      token,
+      check: (sessionId) => {
+        if (!this.cookies.csrfValid(request, sessionId)) throw csrfFailed();
+      },
+    };
   }
 
   @Post('v1/auth/password-reset/request')

@@ -25,6 +25,7 @@ import {
   type Principal,
 } from './permissions';
 import { API_KEY_PREFIX, ApiKeysService } from './api-keys.service';
+import { SessionCookies } from './session-cookies';
 import { TokenService } from './token.service';
 
 export interface Authenticated {
@@ -39,6 +40,7 @@ export interface Authenticated {
 export type AuthenticatedRequest = FastifyRequest & { auth?: Authenticated };
 
 const PERMISSION = Symbol('permission');
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -57,14 +59,24 @@ export class AuthGuard implements CanActivate {
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(DATABASE) private readonly database: DatabaseHandle,
     @Inject(ApiKeysService) private readonly apiKeys: ApiKeysService,
+    @Inject(SessionCookies) private readonly cookies: SessionCookies,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    const cookie = bearer ? undefined : this.cookies.accessToken(request);
+    const token = bearer ?? cookie;
     if (!token) throw unauthorized('A bearer access token is required.');
-    const loaded = await this.authenticate(token);
+    const loaded = await this.authenticate(token, cookie !== undefined);
+    // A cookie rides along with any request the browser makes, even one a foreign page
+    // triggered: state changes by cookie need the session's CSRF token as well.
+    if (cookie && !SAFE_METHODS.has(request.method)) {
+      if (!loaded.sessionId || !this.cookies.csrfValid(request, loaded.sessionId)) {
+        throw csrfFailed();
+      }
+    }
     request.auth = loaded;
 
     const permission = this.reflector.get<Permission | undefined>(PERMISSION, context.getHandler());
@@ -94,8 +106,8 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
-  private async authenticate(token: string): Promise<Authenticated> {
-    if (token.startsWith(API_KEY_PREFIX)) {
+  private async authenticate(token: string, fromCookie: boolean): Promise<Authenticated> {
+    if (!fromCookie && token.startsWith(API_KEY_PREFIX)) {
       const key = await this.apiKeys.authenticate(token);
       if (!key) throw unauthorized('The API key is not valid.');
       return { principal: key.principal, actor: { type: 'api_key', id: key.row.id } };
@@ -130,6 +142,13 @@ export class AuthGuard implements CanActivate {
       }),
     );
   }
+}
+
+export function csrfFailed(): ProblemError {
+  return new ProblemError(
+    'csrf-failed',
+    'Cookie-authenticated requests that change state must send the x-csrf-token header.',
+  );
 }
 
 export function notFound(): ProblemError {

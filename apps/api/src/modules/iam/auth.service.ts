@@ -20,6 +20,14 @@ export interface Session {
   refreshToken: string;
 }
 
+/** A session as issued, with its id (the refresh-token family) for the cookie transport. */
+export interface IssuedSession extends Session {
+  sessionId: string;
+}
+
+/** Called with the session id before a refresh or sign-out acts (the cookie path's CSRF check). */
+export type SessionCheck = (sessionId: string) => void;
+
 export interface RequestMeta {
   ip?: string;
   userAgent?: string;
@@ -43,7 +51,7 @@ export class AuthService {
   async signup(
     input: { email: string; password: string; name?: string | undefined; tenantName: string },
     meta: RequestMeta,
-  ): Promise<Session> {
+  ): Promise<IssuedSession> {
     const problems = passwordProblems(input.password, input.email);
     if (problems.length > 0) {
       throw new ProblemError('validation-error', 'The password does not meet the policy.', {
@@ -89,7 +97,10 @@ export class AuthService {
     return this.startSession(user);
   }
 
-  async login(input: { email: string; password: string }, meta: RequestMeta): Promise<Session> {
+  async login(
+    input: { email: string; password: string },
+    meta: RequestMeta,
+  ): Promise<IssuedSession> {
     const ip = meta.ip ?? 'unknown';
     await this.throttle.assertOpen(input.email, ip);
     const user = await this.repository.findUserByEmail(input.email);
@@ -108,11 +119,12 @@ export class AuthService {
    * Rotates a refresh token. A token used twice means a copy exists (stolen, or replayed):
    * its whole family is revoked, signing out every holder.
    */
-  async refresh(token: string): Promise<Session> {
+  async refresh(token: string, check?: SessionCheck): Promise<IssuedSession> {
     const row = await this.repository.findRefreshToken(hashRefreshToken(token));
     if (!row || row.revokedAt || row.expiresAt.getTime() <= Date.now()) {
       throw new ProblemError('unauthorized', INVALID_SESSION);
     }
+    check?.(row.familyId);
     if (row.rotatedAt || !(await this.repository.markRotated(row.id))) {
       await this.repository.revokeFamily(row.familyId);
       throw new ProblemError('unauthorized', INVALID_SESSION);
@@ -123,9 +135,10 @@ export class AuthService {
   }
 
   /** Ends the session the refresh token belongs to (idempotent). */
-  async logout(token: string, meta: RequestMeta): Promise<void> {
+  async logout(token: string, meta: RequestMeta, check?: SessionCheck): Promise<void> {
     const row = await this.repository.findRefreshToken(hashRefreshToken(token));
     if (!row) return;
+    check?.(row.familyId);
     await this.repository.revokeFamily(row.familyId);
     await this.auditEverywhere(row.userId, 'auth.sign_out', 'success', meta);
   }
@@ -171,18 +184,18 @@ export class AuthService {
     };
   }
 
-  private startSession(user: UserRow): Promise<Session> {
+  private startSession(user: UserRow): Promise<IssuedSession> {
     return this.issue(user, uuidv7());
   }
 
   /** A new session for a user who proved who they are another way (an accepted invitation). */
-  async sessionFor(userId: string): Promise<Session> {
+  async sessionFor(userId: string): Promise<IssuedSession> {
     const user = await this.repository.findUserById(userId);
     if (user?.status !== 'active') throw new ProblemError('unauthorized', INVALID_SESSION);
     return this.startSession(user);
   }
 
-  private async issue(user: UserRow, familyId: string): Promise<Session> {
+  private async issue(user: UserRow, familyId: string): Promise<IssuedSession> {
     const refresh = newRefreshToken();
     await this.repository.insertRefreshToken({
       userId: user.id,
@@ -195,6 +208,7 @@ export class AuthService {
       accessToken: await this.tokens.issueAccessToken({ sub: user.id, sid: familyId }),
       expiresIn: this.options.accessTtlS,
       refreshToken: refresh.token,
+      sessionId: familyId,
     };
   }
 

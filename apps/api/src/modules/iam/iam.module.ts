@@ -20,6 +20,7 @@ import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { IamRepository } from './iam.repository';
 import { DEFAULT_LOGIN_THROTTLE, LoginThrottle } from './login-throttle';
+import { SessionCookies } from './session-cookies';
 import { TokenService } from './token.service';
 import type { Redis } from 'ioredis';
 import { REDIS } from '../../platform/redis/redis.module';
@@ -120,6 +121,17 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
         config: AppConfig,
       ) => new AccountRecoveryService(database.db, iam, email, config.PUBLIC_URL),
     },
+    {
+      provide: SessionCookies,
+      inject: [SECRET_BOX, CONFIG],
+      useFactory: (box: SecretBox, config: AppConfig) =>
+        new SessionCookies({
+          secure: config.AUTH_COOKIE_SECURE,
+          accessTtlS: config.ACCESS_TOKEN_TTL_S,
+          refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
+          csrfKey: box.deriveKey('csrf'),
+        }),
+    },
     AuthGuard,
   ],
   exports: [
@@ -130,6 +142,7 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
     IamRepository,
     ApiKeysService,
     EMAIL_SENDER,
+    SessionCookies,
   ],
 })
 export class IamModule implements OnModuleInit {

@@ -9,6 +9,7 @@ import {
   Patch,
   Post,
   Req,
+  Res,
 } from '@nestjs/common';
 import {
   ApiCreatedResponse,
@@ -21,7 +22,9 @@ import { createZodDto, ZodValidationPipe } from 'nestjs-zod';
 import { z } from 'zod';
 import { TenantParams } from '../../platform/http/params';
 import { authOf, Authorize, requestMeta, type AuthenticatedRequest } from './auth.guard';
-import { AuthService, type Session } from './auth.service';
+import type { FastifyReply } from 'fastify';
+import { AuthService } from './auth.service';
+import { SessionCookies, type SessionBody } from './session-cookies';
 import { MembersService, type InvitationRow } from './members.service';
 import { PASSWORD_MAX_LENGTH } from './passwords';
 import { CLIENT_ROLES, TENANT_ROLES } from './permissions';
@@ -96,6 +99,7 @@ export class MembersController {
   constructor(
     @Inject(MembersService) private readonly members: MembersService,
     @Inject(AuthService) private readonly auth: AuthService,
+    @Inject(SessionCookies) private readonly cookies: SessionCookies,
   ) {}
 
   @Get('v1/tenants/:tenantId/members')
@@ -178,11 +182,12 @@ export class MembersController {
   async accept(
     @Body(new ZodValidationPipe(AcceptBody)) body: AcceptBody,
     @Req() r: AuthenticatedRequest,
-  ): Promise<Session> {
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SessionBody> {
     const userId = await this.members.accept(
       { token: body.token, password: body.password, name: body.name },
       requestMeta(r),
     );
-    return this.auth.sessionFor(userId);
+    return this.cookies.respond(r, reply, await this.auth.sessionFor(userId));
   }
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Role } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { ProblemFilter } from '../errors/problem.filter';
+import fastifyCookie from '@fastify/cookie';
 import { configureHttpPipeline } from '../http/http-pipeline';
 import { resolveCorrelationId } from '../http/request-context';
 import { ROOT_LOGGER } from '../logging/logging.module';
@@ -46,6 +47,7 @@ export async function createApp(role: Role, config: AppConfig): Promise<NestFast
   const logger = app.get<Logger>(ROOT_LOGGER);
   app.useGlobalFilters(new ProblemFilter(logger));
   app.useGlobalPipes(new ZodValidationPipe());
+  await app.register(fastifyCookie);
   configureHttpPipeline(app, {
     config,
     logger,

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -13,6 +13,11 @@ export class SecretBox {
   constructor(private readonly key: Buffer) {
     if (key.length !== 32) throw new Error('the master key must be 32 bytes (AES-256)');
     this.keyId = createHash('sha256').update(key).digest('base64url').slice(0, 8);
+  }
+
+  /** A 32-byte key for one purpose (e.g. `csrf`), derived from the master key with HKDF. */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `maxai:${purpose}`, 32));
   }
 
   seal(plaintext: string, context = ''): string {

@@ -9,6 +9,8 @@ export const PROBLEM_TYPES = {
   'malformed-request': { status: 400, title: 'The request body could not be parsed' },
   unauthorized: { status: 401, title: 'Authentication is required' },
   forbidden: { status: 403, title: 'You may not perform this action' },
+  'csrf-failed': { status: 403, title: 'The CSRF token is missing or does not match the session' },
+  'mfa-required': { status: 403, title: 'A second factor is required' },
   'not-found': { status: 404, title: 'Resource not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'not-acceptable': { status: 406, title: 'No acceptable representation' },
