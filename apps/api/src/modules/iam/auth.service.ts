@@ -111,7 +111,16 @@ export class AuthService {
       throw new ProblemError('unauthorized', INVALID_CREDENTIALS);
     }
     await this.throttle.succeeded(input.email);
-    await this.auditEverywhere(user.id, 'auth.sign_in', 'success', meta);
+    return this.signInVerified(user, meta, 'password');
+  }
+
+  /** Signs in a user whose identity is proven (a password, an OpenID provider's id token). */
+  async signInVerified(
+    user: UserRow,
+    meta: RequestMeta,
+    method: 'password' | 'oidc',
+  ): Promise<IssuedSession> {
+    await this.auditEverywhere(user.id, 'auth.sign_in', 'success', meta, { method });
     return this.startSession(user);
   }
 
@@ -223,6 +232,7 @@ export class AuthService {
     action: string,
     outcome: 'success' | 'failure',
     meta: RequestMeta,
+    changes?: Record<string, unknown>,
   ): Promise<void> {
     const { tenants: tenantRoles, clients } = await this.repository.membershipsOf(userId);
     const tenantIds = new Set([...tenantRoles, ...clients].map((m) => m.tenantId));
@@ -234,6 +244,7 @@ export class AuthService {
           action,
           outcome,
           target: { type: 'user', id: userId },
+          ...(changes ? { changes } : {}),
           ...meta,
         }),
       );
