@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { seedBanner, SeedService } from '../src/modules/seed/seed.service';
-import { as } from './support/accounts';
+import { as, staffToken } from './support/accounts';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const started: TestApp[] = [];
@@ -44,12 +44,17 @@ describe('seed', () => {
     }>();
     expect(me.platformRole).toBe('platform_admin');
     const tenantId = me.memberships[0]!.tenantId;
-    const clients = (await as(t.app, token).get(`/v1/tenants/${tenantId}/clients`)).json<{
+    // Platform staff act only after enrolling a second factor.
+    const unverified = await as(t.app, token).get(`/v1/tenants/${tenantId}/clients`);
+    expect(unverified.statusCode).toBe(403);
+    expect(unverified.json<{ type: string }>().type).toMatch(/\/mfa-required$/);
+    const verified = await staffToken(t.app, 'root@example.com', 'a long admin passphrase');
+    const clients = (await as(t.app, verified).get(`/v1/tenants/${tenantId}/clients`)).json<{
       data: { id: string; name: string }[];
     }>();
     expect(clients.data.map((c) => c.name)).toEqual(['Bright Smiles Dental']);
     const agents = (
-      await as(t.app, token).get(`/v1/tenants/${tenantId}/clients/${clients.data[0]!.id}/agents`)
+      await as(t.app, verified).get(`/v1/tenants/${tenantId}/clients/${clients.data[0]!.id}/agents`)
     ).json<{ data: { name: string }[] }>();
     expect(agents.data.map((a) => a.name)).toEqual(['Front Desk']);
 

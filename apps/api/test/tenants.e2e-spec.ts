@@ -3,29 +3,19 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeedService } from '../src/modules/seed/seed.service';
 import { DATABASE } from '../src/platform/database/database.module';
-import { as, PASSWORD, signupOwner, type Account } from './support/accounts';
+import { as, signupOwner, staffToken, type Account } from './support/accounts';
 import { startTestApp, type TestApp } from './support/test-app';
 
 let t: TestApp;
 let admin: ReturnType<typeof as>;
 let owner: Account;
 
-async function login(email: string, password: string): Promise<string> {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/v1/auth/login',
-    payload: { email, password },
-  });
-  expect(res.statusCode).toBe(200);
-  return res.json<{ accessToken: string }>().accessToken;
-}
-
 beforeAll(async () => {
   t = await startTestApp('api', { REDIS_URL: '' });
   await t.app
     .get(SeedService)
     .seedIfEmpty({ email: 'root@example.com', password: 'a long admin passphrase' });
-  admin = as(t.app, await login('root@example.com', 'a long admin passphrase'));
+  admin = as(t.app, await staffToken(t.app, 'root@example.com', 'a long admin passphrase'));
   owner = await signupOwner(t.app, 'Owned Co');
 });
 afterAll(async () => {
@@ -87,7 +77,7 @@ describe('tenants', () => {
       .update(users)
       .set({ platformRole: 'platform_support' })
       .where(eq(users.email, supportAccount.email));
-    const support = as(t.app, await login(supportAccount.email, PASSWORD));
+    const support = as(t.app, await staffToken(t.app, supportAccount.email));
     expect((await support.get(`/v1/tenants/${owner.tenantId}`)).statusCode).toBe(200);
     expect((await support.get(`/v1/tenants/${owner.tenantId}/clients`)).statusCode).toBe(200);
     expect((await support.post(`/v1/tenants/${owner.tenantId}/suspend`, {})).statusCode).toBe(403);

@@ -11,6 +11,7 @@ import { createZodDto, ZodValidationPipe } from 'nestjs-zod';
 import { z } from 'zod';
 import { ProblemError } from '../../platform/errors/problem';
 import {
+  AllowWithoutMfa,
   authOf,
   Authorize,
   csrfFailed,
@@ -22,6 +23,7 @@ import { AuthService, type SessionCheck } from './auth.service';
 import { PASSWORD_MAX_LENGTH } from './passwords';
 import { ROLE_PERMISSIONS } from './permissions';
 import { SessionCookies, TRANSPORT_HEADER, type SessionBody } from './session-cookies';
+import type { MfaChallenge } from './mfa-challenge';
 import { TokenService } from './token.service';
 
 const email = z.email().max(254).describe('Case-insensitive');
@@ -74,6 +76,16 @@ class SessionDto extends createZodDto(
       .string()
       .optional()
       .describe('Cookie transport only: echo it in x-csrf-token on every unsafe request'),
+  }),
+) {}
+class SignInDto extends createZodDto(
+  SessionDto.schema.partial().extend({
+    mfaRequired: z
+      .literal(true)
+      .optional()
+      .describe('Present instead of a session when the account has two-factor sign-in on'),
+    mfaToken: z.string().optional().describe('Send it with a code to POST /v1/auth/mfa/verify'),
+    methods: z.array(z.enum(['totp', 'recovery_code'])).optional(),
   }),
 ) {}
 /** Documents the cookie transport on every route that opens a session. */
@@ -129,16 +141,18 @@ export class AuthController {
 
   @Post('v1/auth/login')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Sign in with email and password' })
-  @ApiOkResponse({ type: SessionDto })
+  @ApiOperation({
+    summary: 'Sign in with email and password (a second-factor challenge when TOTP is on)',
+  })
+  @ApiOkResponse({ type: SignInDto })
   @TransportHeader
   async login(
     @Body(new ZodValidationPipe(LoginBody)) body: LoginBody,
     @Req() request: AuthenticatedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<SessionBody> {
-    const session = await this.auth.login(body, requestMeta(request));
-    return this.cookies.respond(request, reply, session);
+  ): Promise<SessionBody | MfaChallenge> {
+    const result = await this.auth.login(body, requestMeta(request));
+    return 'mfaRequired' in result ? result : this.cookies.respond(request, reply, result);
   }
 
   @Post('v1/auth/refresh')
@@ -215,6 +229,7 @@ export class AuthController {
   @Post('v1/auth/verify-email/request')
   @HttpCode(202)
   @Authorize()
+  @AllowWithoutMfa()
   @ApiOperation({ summary: 'Email a link confirming your address' })
   async requestVerification(@Req() request: AuthenticatedRequest): Promise<void> {
     const { user } = authOf(request);
@@ -234,6 +249,7 @@ export class AuthController {
 
   @Get('v1/me')
   @Authorize()
+  @AllowWithoutMfa()
   @ApiOperation({ summary: 'The signed-in user, memberships and effective permissions' })
   @ApiOkResponse({ type: MeDto })
   me(@Req() request: AuthenticatedRequest): MeDto {

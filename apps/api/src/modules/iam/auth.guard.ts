@@ -35,11 +35,16 @@ export interface Authenticated {
   /** The signed-in user; absent for API keys. */
   user?: UserRow | undefined;
   sessionId?: string | undefined;
+  /** The session was opened with a second factor. */
+  mfa?: boolean | undefined;
+  /** Tenants (of the user's memberships) that require a second factor. */
+  mfaTenants?: ReadonlySet<string> | undefined;
 }
 
 export type AuthenticatedRequest = FastifyRequest & { auth?: Authenticated };
 
 const PERMISSION = Symbol('permission');
+const WITHOUT_MFA = Symbol('allow-without-mfa');
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -78,8 +83,13 @@ export class AuthGuard implements CanActivate {
       }
     }
     request.auth = loaded;
+    const handler = context.getHandler();
+    const mfaExempt = this.reflector.get<boolean | undefined>(WITHOUT_MFA, handler) === true;
+    if (loaded.principal.platformRole && !loaded.mfa && !mfaExempt) {
+      throw mfaRequired('Platform staff must sign in with a second factor.');
+    }
 
-    const permission = this.reflector.get<Permission | undefined>(PERMISSION, context.getHandler());
+    const permission = this.reflector.get<Permission | undefined>(PERMISSION, handler);
     if (!permission) return true;
     const params = request.params as Record<string, string | undefined>;
     const tenantId = params.tenantId;
@@ -92,6 +102,9 @@ export class AuthGuard implements CanActivate {
       throw notFound();
     }
     if (!canSee(loaded.principal, tenantId, clientId)) throw notFound();
+    if (loaded.mfaTenants?.has(tenantId) && !loaded.mfa && !mfaExempt) {
+      throw mfaRequired('This organization requires members to sign in with a second factor.');
+    }
     // A tenant-level route (a list) is open to client-level users holding the permission on
     // some client: the service then narrows the result to those clients.
     const allowed =
@@ -118,7 +131,12 @@ export class AuthGuard implements CanActivate {
     });
     const loaded = await this.auth.principal(claims.sub);
     if (!loaded) throw unauthorized('The access token is not valid.');
-    return { ...loaded, actor: { type: 'user', id: loaded.user.id }, sessionId: claims.sid };
+    return {
+      ...loaded,
+      actor: { type: 'user', id: loaded.user.id },
+      sessionId: claims.sid,
+      mfa: claims.mfa === true,
+    };
   }
 
   /** Platform staff reaching into a tenant they do not belong to: always on that tenant's record. */
@@ -142,6 +160,15 @@ export class AuthGuard implements CanActivate {
       }),
     );
   }
+}
+
+function mfaRequired(detail: string): ProblemError {
+  return new ProblemError('mfa-required', `${detail} Enrol at POST /v1/auth/mfa/totp/enrol.`);
+}
+
+/** Lets a signed-in user without a second factor reach a route (enrolment, their profile). */
+export function AllowWithoutMfa(): MethodDecorator {
+  return SetMetadata(WITHOUT_MFA, true);
 }
 
 export function csrfFailed(): ProblemError {

@@ -3,7 +3,9 @@ import { uuidv7 } from 'uuidv7';
 import { ProblemError } from '../../platform/errors/problem';
 import type { AuditService } from '../audit/audit.service';
 import type { IamRepository, UserRow } from './iam.repository';
+import type { SecretBox } from '../../platform/crypto/secret-box';
 import type { LoginThrottle } from './login-throttle';
+import { sealChallenge, type MfaChallenge, type SignInMethod } from './mfa-challenge';
 import { hashPassword, passwordProblems, verifyPassword } from './passwords';
 import {
   effectivePermissions,
@@ -28,6 +30,13 @@ export interface IssuedSession extends Session {
 /** Called with the session id before a refresh or sign-out acts (the cookie path's CSRF check). */
 export type SessionCheck = (sessionId: string) => void;
 
+/** A user as an access token's subject: the principal and the tenants that demand MFA. */
+export interface LoadedUser {
+  user: UserRow;
+  principal: Principal;
+  mfaTenants: ReadonlySet<string>;
+}
+
 export interface RequestMeta {
   ip?: string;
   userAgent?: string;
@@ -44,6 +53,7 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly audit: AuditService,
     private readonly throttle: LoginThrottle,
+    private readonly box: SecretBox,
     private readonly options: { accessTtlS: number; refreshTtlDays: number },
   ) {}
 
@@ -100,7 +110,7 @@ export class AuthService {
   async login(
     input: { email: string; password: string },
     meta: RequestMeta,
-  ): Promise<IssuedSession> {
+  ): Promise<IssuedSession | MfaChallenge> {
     const ip = meta.ip ?? 'unknown';
     await this.throttle.assertOpen(input.email, ip);
     const user = await this.repository.findUserByEmail(input.email);
@@ -114,14 +124,28 @@ export class AuthService {
     return this.signInVerified(user, meta, 'password');
   }
 
-  /** Signs in a user whose identity is proven (a password, an OpenID provider's id token). */
+  /**
+   * Signs in a user whose first factor is proven (a password, an OpenID provider's id token).
+   * With two-factor sign-in on, the answer is a challenge to complete at /v1/auth/mfa/verify.
+   */
   async signInVerified(
     user: UserRow,
     meta: RequestMeta,
-    method: 'password' | 'oidc',
-  ): Promise<IssuedSession> {
+    method: SignInMethod,
+  ): Promise<IssuedSession | MfaChallenge> {
+    if (user.totpEnabledAt) return sealChallenge(this.box, user.id, method);
     await this.auditEverywhere(user.id, 'auth.sign_in', 'success', meta, { method });
-    return this.startSession(user);
+    return this.issue(user, uuidv7(), false);
+  }
+
+  /** Opens a session after both factors passed: the session carries `mfa` through rotations. */
+  async signInWithSecondFactor(
+    user: UserRow,
+    meta: RequestMeta,
+    method: SignInMethod,
+  ): Promise<IssuedSession> {
+    await this.auditEverywhere(user.id, 'auth.sign_in', 'success', meta, { method, mfa: true });
+    return this.issue(user, uuidv7(), true);
   }
 
   /**
@@ -140,7 +164,7 @@ export class AuthService {
     }
     const user = await this.repository.findUserById(row.userId);
     if (user?.status !== 'active') throw new ProblemError('unauthorized', INVALID_SESSION);
-    return this.issue(user, row.familyId);
+    return this.issue(user, row.familyId, row.mfa);
   }
 
   /** Ends the session the refresh token belongs to (idempotent). */
@@ -153,10 +177,14 @@ export class AuthService {
   }
 
   /** The principal of a verified access token, read fresh: removed members lose access at once. */
-  async principal(userId: string): Promise<{ user: UserRow; principal: Principal } | undefined> {
+  async principal(userId: string): Promise<LoadedUser | undefined> {
     const user = await this.repository.findUserById(userId);
     if (user?.status !== 'active') return undefined;
-    const { tenants: tenantRoles, clients } = await this.repository.membershipsOf(userId);
+    const {
+      tenants: tenantRoles,
+      clients,
+      mfaTenants,
+    } = await this.repository.membershipsOf(userId);
     const memberships = new Map<
       string,
       { role?: TenantRole | undefined; clients: Map<string, ClientRole> }
@@ -176,6 +204,7 @@ export class AuthService {
         platformRole: user.platformRole ?? undefined,
         memberships,
       },
+      mfaTenants: new Set(mfaTenants),
     };
   }
 
@@ -194,7 +223,7 @@ export class AuthService {
   }
 
   private startSession(user: UserRow): Promise<IssuedSession> {
-    return this.issue(user, uuidv7());
+    return this.issue(user, uuidv7(), false);
   }
 
   /** A new session for a user who proved who they are another way (an accepted invitation). */
@@ -204,17 +233,18 @@ export class AuthService {
     return this.startSession(user);
   }
 
-  private async issue(user: UserRow, familyId: string): Promise<IssuedSession> {
+  private async issue(user: UserRow, familyId: string, mfa: boolean): Promise<IssuedSession> {
     const refresh = newRefreshToken();
     await this.repository.insertRefreshToken({
       userId: user.id,
       familyId,
+      mfa,
       tokenHash: refresh.hash,
       expiresAt: new Date(Date.now() + this.options.refreshTtlDays * 86_400_000),
     });
     return {
       tokenType: 'Bearer',
-      accessToken: await this.tokens.issueAccessToken({ sub: user.id, sid: familyId }),
+      accessToken: await this.tokens.issueAccessToken({ sub: user.id, sid: familyId, mfa }),
       expiresIn: this.options.accessTtlS,
       refreshToken: refresh.token,
       sessionId: familyId,
@@ -222,8 +252,13 @@ export class AuthService {
   }
 
   /** Records an account event (e.g. a password reset) on each tenant trail the user is on. */
-  recordAccountEvent(userId: string, action: string, meta: RequestMeta): Promise<void> {
-    return this.auditEverywhere(userId, action, 'success', meta);
+  recordAccountEvent(
+    userId: string,
+    action: string,
+    meta: RequestMeta,
+    outcome: 'success' | 'failure' = 'success',
+  ): Promise<void> {
+    return this.auditEverywhere(userId, action, outcome, meta);
   }
 
   /** Sign-in events belong to the user, who may span tenants: each tenant's trail gets one. */

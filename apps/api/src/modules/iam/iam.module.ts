@@ -20,6 +20,9 @@ import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { IamRepository } from './iam.repository';
 import { DEFAULT_LOGIN_THROTTLE, LoginThrottle } from './login-throttle';
+import { MfaController } from './mfa.controller';
+import { MfaRepository } from './mfa.repository';
+import { MfaService } from './mfa.service';
 import { SessionCookies } from './session-cookies';
 import { TokenService } from './token.service';
 import type { Redis } from 'ioredis';
@@ -32,7 +35,7 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
 /** Identity and access: accounts, sessions, tokens, roles, and the guard other modules use. */
 @Global()
 @Module({
-  controllers: [AuthController, ApiKeysController, MembersController],
+  controllers: [AuthController, MfaController, ApiKeysController, MembersController],
   providers: [
     {
       provide: SECRET_BOX,
@@ -61,30 +64,35 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
         }),
     },
     {
+      provide: LoginThrottle,
+      inject: [REDIS, CONFIG],
+      useFactory: (redis: Redis | null, config: AppConfig) =>
+        new LoginThrottle(redis, { ...DEFAULT_LOGIN_THROTTLE, keyPrefix: config.REDIS_KEY_PREFIX }),
+    },
+    {
       provide: AuthService,
-      inject: [DATABASE, IamRepository, TokenService, AuditService, CONFIG, REDIS],
+      inject: [
+        DATABASE,
+        IamRepository,
+        TokenService,
+        AuditService,
+        CONFIG,
+        LoginThrottle,
+        SECRET_BOX,
+      ],
       useFactory: (
         database: DatabaseHandle,
         repository: IamRepository,
         tokens: TokenService,
         audit: AuditService,
         config: AppConfig,
-        redis: Redis | null,
+        throttle: LoginThrottle,
+        box: SecretBox,
       ) =>
-        new AuthService(
-          database.db,
-          repository,
-          tokens,
-          audit,
-          new LoginThrottle(redis, {
-            ...DEFAULT_LOGIN_THROTTLE,
-            keyPrefix: config.REDIS_KEY_PREFIX,
-          }),
-          {
-            accessTtlS: config.ACCESS_TOKEN_TTL_S,
-            refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
-          },
-        ),
+        new AuthService(database.db, repository, tokens, audit, throttle, box, {
+          accessTtlS: config.ACCESS_TOKEN_TTL_S,
+          refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
+        }),
     },
     {
       provide: ApiKeysService,
@@ -120,6 +128,26 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
         email: EmailSender,
         config: AppConfig,
       ) => new AccountRecoveryService(database.db, iam, email, config.PUBLIC_URL),
+    },
+    {
+      provide: MfaService,
+      inject: [DATABASE, IamRepository, SECRET_BOX, LoginThrottle, AuthService, CONFIG],
+      useFactory: (
+        database: DatabaseHandle,
+        iam: IamRepository,
+        box: SecretBox,
+        throttle: LoginThrottle,
+        auth: AuthService,
+        config: AppConfig,
+      ) =>
+        new MfaService(
+          new MfaRepository(database.db),
+          iam,
+          box,
+          throttle,
+          (userId, action, meta, outcome) => auth.recordAccountEvent(userId, action, meta, outcome),
+          config.MFA_ISSUER,
+        ),
     },
     {
       provide: SessionCookies,

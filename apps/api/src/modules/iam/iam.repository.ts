@@ -68,26 +68,33 @@ export class IamRepository {
    * Every tenant and client role of a user in tenants that are not suspended (system context:
    * the user spans tenants).
    */
-  membershipsOf(
-    userId: string,
-  ): Promise<{ tenants: MembershipRow[]; clients: ClientMembershipRow[] }> {
+  membershipsOf(userId: string): Promise<{
+    tenants: MembershipRow[];
+    clients: ClientMembershipRow[];
+    /** Tenants among these that require a second factor of their members. */
+    mfaTenants: string[];
+  }> {
     const active = eq(tenants.status, 'active');
-    return withSystem(this.db, async (tx) => ({
-      tenants: (
-        await tx
-          .select()
-          .from(memberships)
-          .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
-          .where(and(eq(memberships.userId, userId), active))
-      ).map((r) => r.memberships),
-      clients: (
-        await tx
-          .select()
-          .from(clientMemberships)
-          .innerJoin(tenants, eq(tenants.id, clientMemberships.tenantId))
-          .where(and(eq(clientMemberships.userId, userId), active))
-      ).map((r) => r.client_memberships),
-    }));
+    return withSystem(this.db, async (tx) => {
+      const tenantRows = await tx
+        .select()
+        .from(memberships)
+        .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
+        .where(and(eq(memberships.userId, userId), active));
+      const clientRows = await tx
+        .select()
+        .from(clientMemberships)
+        .innerJoin(tenants, eq(tenants.id, clientMemberships.tenantId))
+        .where(and(eq(clientMemberships.userId, userId), active));
+      const mfaTenants = new Set(
+        [...tenantRows, ...clientRows].filter((r) => r.tenants.requireMfa).map((r) => r.tenants.id),
+      );
+      return {
+        tenants: tenantRows.map((r) => r.memberships),
+        clients: clientRows.map((r) => r.client_memberships),
+        mfaTenants: [...mfaTenants],
+      };
+    });
   }
 
   /** Throws 404 unless the client belongs to the tenant (keys and invitations may name one). */

@@ -20,6 +20,8 @@ export interface AccessClaims {
   sub: string;
   /** Session (refresh-token family) the access token belongs to. */
   sid: string;
+  /** The session was opened with a second factor (RFC 8176 `amr` holds `mfa`). */
+  mfa?: boolean;
 }
 
 export class InvalidTokenError extends Error {
@@ -83,7 +85,7 @@ export class TokenService {
   async issueAccessToken(claims: AccessClaims): Promise<string> {
     const key = this.keys.at(-1);
     if (!key) throw new Error('no signing key loaded');
-    return new SignJWT({ sid: claims.sid })
+    return new SignJWT({ sid: claims.sid, ...(claims.mfa ? { amr: ['pwd', 'otp', 'mfa'] } : {}) })
       .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: key.kid, typ: 'at+jwt' })
       .setSubject(claims.sub)
       .setIssuer(this.options.issuer)
@@ -106,7 +108,8 @@ export class TokenService {
       if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') {
         throw new InvalidTokenError('token lacks subject or session');
       }
-      return { ...payload, sub: payload.sub, sid: payload.sid };
+      const mfa = Array.isArray(payload.amr) && payload.amr.includes('mfa');
+      return { ...payload, sub: payload.sub, sid: payload.sid, mfa };
     } catch (error) {
       if (error instanceof InvalidTokenError) throw error;
       throw new InvalidTokenError(error instanceof Error ? error.message : 'invalid token');

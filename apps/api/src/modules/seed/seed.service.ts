@@ -93,7 +93,8 @@ export function seedBanner(seeded: SeededAdmin): string {
     '  First start: created a platform admin and the demo tenant "Acme Agency".',
     `    email:    ${seeded.email}`,
     `    password: ${password}`,
-    '  This password is shown once. Sign in with POST /v1/auth/login.',
+    '  This password is shown once. Sign in with POST /v1/auth/login, then enrol a second',
+    '  factor (POST /v1/auth/mfa/totp/enrol): platform staff act only with one.',
     '',
   ].join('\n');
 }
