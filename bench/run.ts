@@ -1,8 +1,13 @@
+import { runApiBench } from './api';
 import { runHttpBench } from './http';
 import { runPolicyBench } from './policy';
 
 /** `npm run bench -- <name>`: runs one benchmark; each prints its figures and its baseline. */
-const benches: Record<string, () => Promise<void>> = { http: runHttpBench, policy: runPolicyBench };
+const benches: Record<string, () => Promise<void>> = {
+  http: runHttpBench,
+  policy: runPolicyBench,
+  api: runApiBench,
+};
 
 const name = process.argv[2] ?? 'http';
 const bench = benches[name];
