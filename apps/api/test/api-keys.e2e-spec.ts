@@ -1,3 +1,4 @@
+import { PrincipalCache } from '../src/modules/iam/principal-cache';
 import { apiKeys, type DatabaseHandle } from '@maxai/db';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,6 +138,8 @@ describe('API keys', () => {
         .set({ expiresAt: sql`now() - interval '1 second'` })
         .where(sql`${apiKeys.id} = ${expiring.id}`);
     });
+    // Changed behind the API's back: what an admin tool would announce to every replica.
+    await t.app.get(PrincipalCache).invalidate('all');
     expect((await as(t.app, expiring.key).get(base)).statusCode).toBe(401);
     expect((await as(t.app, 'mk_live_unknown').get(base)).statusCode).toBe(401);
   });

@@ -1,3 +1,4 @@
+import { PrincipalCache } from '../src/modules/iam/principal-cache';
 import { refreshTokens, users, type DatabaseHandle } from '@maxai/db';
 import { eq, sql } from 'drizzle-orm';
 import { uuidv7 } from 'uuidv7';
@@ -44,6 +45,8 @@ describe('sessions at the edges', () => {
       refreshToken: string;
     }>();
     await db.update(users).set({ status: 'disabled' }).where(eq(users.email, owner.email));
+    // Changed behind the API's back: what an admin tool would announce to every replica.
+    await t.app.get(PrincipalCache).invalidate('all');
     expect(
       (await post('/v1/auth/login', { email: owner.email, password: PASSWORD })).statusCode,
     ).toBe(401);

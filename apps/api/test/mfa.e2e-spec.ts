@@ -1,3 +1,4 @@
+import { PrincipalCache } from '../src/modules/iam/principal-cache';
 import { tenants, users, withTenant, type DatabaseHandle } from '@maxai/db';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,10 +39,12 @@ async function challenge(email: string): Promise<string> {
 }
 
 /** The tenant setting, set directly (RLS: inside the tenant's context). */
-const requireMfa = (tenantId: string) =>
-  withTenant(db, tenantId, (tx) =>
+async function requireMfa(tenantId: string): Promise<void> {
+  await withTenant(db, tenantId, (tx) =>
     tx.update(tenants).set({ requireMfa: true }).where(eq(tenants.id, tenantId)),
   );
+  await t.app.get(PrincipalCache).invalidate('all');
+}
 
 const mfaStatus = async (token: string) =>
   (await as(t.app, token).get('/v1/auth/mfa')).json<{
@@ -264,6 +267,7 @@ describe('managing the second factor', () => {
       .update(users)
       .set({ platformRole: 'platform_support' })
       .where(eq(users.email, staff.email));
+    await t.app.get(PrincipalCache).invalidate('all');
     const unverified = await as(t.app, staff.token).get(`/v1/tenants/${staff.tenantId}`);
     expect(unverified.statusCode).toBe(403);
     expect(unverified.json<{ type: string }>().type).toMatch(/\/mfa-required$/);

@@ -1,3 +1,4 @@
+import type { PrincipalCache } from './principal-cache';
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { oneTimeTokens, refreshTokens, users, type Database, type Tx } from '@maxai/db';
@@ -21,6 +22,7 @@ export class AccountRecoveryService {
     private readonly iam: IamRepository,
     private readonly email: EmailSender,
     private readonly publicUrl: string,
+    private readonly cache: PrincipalCache,
   ) {}
 
   /** Always succeeds from the caller's view: whether the address has an account is not revealed. */
@@ -51,7 +53,7 @@ export class AccountRecoveryService {
       });
     }
     const passwordHash = await hashPassword(password);
-    return this.db.transaction(async (tx) => {
+    const userId = await this.db.transaction(async (tx) => {
       const row = await this.consume(tx, token, 'password_reset');
       await tx
         .update(users)
@@ -63,6 +65,8 @@ export class AccountRecoveryService {
         .where(and(eq(refreshTokens.userId, row.userId), isNull(refreshTokens.revokedAt)));
       return row.userId;
     });
+    await this.cache.invalidate({ users: [userId] });
+    return userId;
   }
 
   async requestEmailVerification(user: UserRow): Promise<void> {
@@ -76,13 +80,15 @@ export class AccountRecoveryService {
   }
 
   async confirmEmailVerification(token: string): Promise<void> {
-    await this.db.transaction(async (tx) => {
+    const userId = await this.db.transaction(async (tx) => {
       const row = await this.consume(tx, token, 'email_verification');
       await tx
         .update(users)
         .set({ emailVerified: true, updatedAt: sql`now()` })
         .where(eq(users.id, row.userId));
+      return row.userId;
     });
+    await this.cache.invalidate({ users: [userId] });
   }
 
   private async issue(user: UserRow, purpose: Purpose): Promise<string> {

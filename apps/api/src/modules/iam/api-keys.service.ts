@@ -1,3 +1,4 @@
+import { apiKeyKey, type PrincipalCache } from './principal-cache';
 import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { apiKeys, onlyRow, tenants, withSystem, withTenant, type Database } from '@maxai/db';
@@ -26,7 +27,11 @@ export class ApiKeysService {
     private readonly db: Database,
     private readonly iam: IamRepository,
     private readonly audit: AuditService,
+    private readonly cache: PrincipalCache,
   ) {}
+
+  /** Key id → when this process last recorded its use. */
+  private readonly touched = new Map<string, number>();
 
   async create(
     caller: Authenticated,
@@ -96,8 +101,13 @@ export class ApiKeysService {
     );
   }
 
-  revoke(caller: Authenticated, tenantId: string, keyId: string, meta: RequestMeta): Promise<void> {
-    return withTenant(this.db, tenantId, async (tx) => {
+  async revoke(
+    caller: Authenticated,
+    tenantId: string,
+    keyId: string,
+    meta: RequestMeta,
+  ): Promise<void> {
+    const keyHash = await withTenant(this.db, tenantId, async (tx) => {
       const [row] = await tx
         .update(apiKeys)
         .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
@@ -111,27 +121,44 @@ export class ApiKeysService {
         target: { type: 'api_key', id: keyId },
         ...meta,
       });
+      return row.keyHash;
     });
+    await this.cache.invalidate({ apiKeys: [keyHash] });
   }
 
   /** The principal of a presented key, or undefined when unknown, revoked, expired or suspended. */
-  authenticate(key: string): Promise<{ principal: Principal; row: ApiKeyRow } | undefined> {
+  async authenticate(key: string): Promise<{ principal: Principal; row: ApiKeyRow } | undefined> {
+    const keyHash = hashApiKey(key);
+    const found = await this.cache.get(apiKeyKey(keyHash), () => this.lookup(keyHash));
+    if (!found) return undefined;
+    const { row } = found;
+    if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return undefined;
+    await this.touch(row);
+    return found;
+  }
+
+  /** Records use at most once a minute per key and process: "last used" without a write per request. */
+  private async touch(row: ApiKeyRow): Promise<void> {
+    const last = Math.max(this.touched.get(row.id) ?? 0, row.lastUsedAt?.getTime() ?? 0);
+    if (Date.now() - last <= LAST_USED_RESOLUTION_MS) return;
+    this.touched.set(row.id, Date.now());
+    await withTenant(this.db, row.tenantId, (tx) =>
+      tx
+        .update(apiKeys)
+        .set({ lastUsedAt: sql`now()` })
+        .where(and(eq(apiKeys.tenantId, row.tenantId), eq(apiKeys.id, row.id))),
+    );
+  }
+
+  private lookup(keyHash: string): Promise<{ principal: Principal; row: ApiKeyRow } | undefined> {
     return withSystem(this.db, async (tx) => {
       const [found] = await tx
         .select({ key: apiKeys, tenantStatus: tenants.status })
         .from(apiKeys)
         .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
-        .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)));
+        .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)));
       if (found?.tenantStatus !== 'active') return undefined;
       const row = found.key;
-      if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return undefined;
-      if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-        // At most one write a minute per key: "last used" without a write per request.
-        await tx
-          .update(apiKeys)
-          .set({ lastUsedAt: sql`now()` })
-          .where(and(eq(apiKeys.tenantId, row.tenantId), eq(apiKeys.id, row.id)));
-      }
       return {
         row,
         principal: {

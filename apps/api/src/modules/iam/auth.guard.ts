@@ -25,6 +25,7 @@ import {
   type Principal,
 } from './permissions';
 import { API_KEY_PREFIX, ApiKeysService } from './api-keys.service';
+import { PrincipalCache, userKey } from './principal-cache';
 import { SessionCookies } from './session-cookies';
 import { TokenService } from './token.service';
 
@@ -65,6 +66,7 @@ export class AuthGuard implements CanActivate {
     @Inject(DATABASE) private readonly database: DatabaseHandle,
     @Inject(ApiKeysService) private readonly apiKeys: ApiKeysService,
     @Inject(SessionCookies) private readonly cookies: SessionCookies,
+    @Inject(PrincipalCache) private readonly cache: PrincipalCache,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -129,7 +131,7 @@ export class AuthGuard implements CanActivate {
     const claims = await this.tokens.verifyAccessToken(token).catch(() => {
       throw unauthorized('The access token is not valid.');
     });
-    const loaded = await this.auth.principal(claims.sub);
+    const loaded = await this.cache.get(userKey(claims.sub), () => this.auth.principal(claims.sub));
     if (!loaded) throw unauthorized('The access token is not valid.');
     return {
       ...loaded,

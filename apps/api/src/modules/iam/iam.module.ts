@@ -1,4 +1,10 @@
-import { Global, Inject, Module, type OnModuleInit } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Module,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import type { DatabaseHandle } from '@maxai/db';
 import { CONFIG } from '../../platform/config/config.module';
 import type { AppConfig } from '../../platform/config/config.schema';
@@ -23,6 +29,7 @@ import { DEFAULT_LOGIN_THROTTLE, LoginThrottle } from './login-throttle';
 import { MfaController } from './mfa.controller';
 import { MfaRepository } from './mfa.repository';
 import { MfaService } from './mfa.service';
+import { PrincipalCache } from './principal-cache';
 import { SessionCookies } from './session-cookies';
 import { TokenService } from './token.service';
 import type { Redis } from 'ioredis';
@@ -64,6 +71,21 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
         }),
     },
     {
+      provide: PrincipalCache,
+      inject: [REDIS, CONFIG, ROOT_LOGGER],
+      useFactory: (redis: Redis | null, config: AppConfig, logger: Logger) =>
+        new PrincipalCache(
+          {
+            ttlMs: config.PRINCIPAL_CACHE_TTL_MS,
+            maxEntries: 100_000,
+            channel: `${config.REDIS_KEY_PREFIX}:iam:access-changed`,
+          },
+          redis,
+          redis?.duplicate() ?? null,
+          logger.child({ component: 'principal-cache' }),
+        ),
+    },
+    {
       provide: LoginThrottle,
       inject: [REDIS, CONFIG],
       useFactory: (redis: Redis | null, config: AppConfig) =>
@@ -96,9 +118,13 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
     },
     {
       provide: ApiKeysService,
-      inject: [DATABASE, IamRepository, AuditService],
-      useFactory: (database: DatabaseHandle, iam: IamRepository, audit: AuditService) =>
-        new ApiKeysService(database.db, iam, audit),
+      inject: [DATABASE, IamRepository, AuditService, PrincipalCache],
+      useFactory: (
+        database: DatabaseHandle,
+        iam: IamRepository,
+        audit: AuditService,
+        cache: PrincipalCache,
+      ) => new ApiKeysService(database.db, iam, audit, cache),
     },
     {
       provide: EMAIL_SENDER,
@@ -110,28 +136,38 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
     },
     {
       provide: MembersService,
-      inject: [DATABASE, IamRepository, AuditService, EMAIL_SENDER, CONFIG],
+      inject: [DATABASE, IamRepository, AuditService, EMAIL_SENDER, CONFIG, PrincipalCache],
       useFactory: (
         database: DatabaseHandle,
         iam: IamRepository,
         audit: AuditService,
         email: EmailSender,
         config: AppConfig,
-      ) => new MembersService(database.db, iam, audit, email, config.PUBLIC_URL),
+        cache: PrincipalCache,
+      ) => new MembersService(database.db, iam, audit, email, config.PUBLIC_URL, cache),
     },
     {
       provide: AccountRecoveryService,
-      inject: [DATABASE, IamRepository, EMAIL_SENDER, CONFIG],
+      inject: [DATABASE, IamRepository, EMAIL_SENDER, CONFIG, PrincipalCache],
       useFactory: (
         database: DatabaseHandle,
         iam: IamRepository,
         email: EmailSender,
         config: AppConfig,
-      ) => new AccountRecoveryService(database.db, iam, email, config.PUBLIC_URL),
+        cache: PrincipalCache,
+      ) => new AccountRecoveryService(database.db, iam, email, config.PUBLIC_URL, cache),
     },
     {
       provide: MfaService,
-      inject: [DATABASE, IamRepository, SECRET_BOX, LoginThrottle, AuthService, CONFIG],
+      inject: [
+        DATABASE,
+        IamRepository,
+        SECRET_BOX,
+        LoginThrottle,
+        AuthService,
+        CONFIG,
+        PrincipalCache,
+      ],
       useFactory: (
         database: DatabaseHandle,
         iam: IamRepository,
@@ -139,6 +175,7 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
         throttle: LoginThrottle,
         auth: AuthService,
         config: AppConfig,
+        cache: PrincipalCache,
       ) =>
         new MfaService(
           new MfaRepository(database.db),
@@ -147,6 +184,7 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
           throttle,
           (userId, action, meta, outcome) => auth.recordAccountEvent(userId, action, meta, outcome),
           config.MFA_ISSUER,
+          cache,
         ),
     },
     {
@@ -171,12 +209,20 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
     ApiKeysService,
     EMAIL_SENDER,
     SessionCookies,
+    PrincipalCache,
   ],
 })
-export class IamModule implements OnModuleInit {
-  constructor(@Inject(TokenService) private readonly tokens: TokenService) {}
+export class IamModule implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(TokenService) private readonly tokens: TokenService,
+    @Inject(PrincipalCache) private readonly cache: PrincipalCache,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     await this.tokens.init();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.cache.close();
   }
 }

@@ -16,6 +16,7 @@ import { ProblemError } from '../../platform/errors/problem';
 import type { AuditService } from '../audit/audit.service';
 import type { Authenticated } from './auth.guard';
 import type { RequestMeta } from './auth.service';
+import type { PrincipalCache } from './principal-cache';
 import type { IamRepository } from './iam.repository';
 import { hashPassword, passwordProblems } from './passwords';
 import type { ClientRole, TenantRole } from './permissions';
@@ -40,6 +41,7 @@ export class MembersService {
     private readonly audit: AuditService,
     private readonly email: EmailSender,
     private readonly publicUrl: string,
+    private readonly cache: PrincipalCache,
   ) {}
 
   list(tenantId: string): Promise<MemberView[]> {
@@ -90,14 +92,14 @@ export class MembersService {
   }
 
   /** Changes a member's tenant role. Only an owner grants or takes away ownership; the last owner stays. */
-  setRole(
+  async setRole(
     caller: Authenticated,
     tenantId: string,
     userId: string,
     role: TenantRole,
     meta: RequestMeta,
   ): Promise<void> {
-    return withTenant(this.db, tenantId, async (tx) => {
+    await withTenant(this.db, tenantId, async (tx) => {
       const current = await this.membershipOf(tx, tenantId, userId);
       if (!current) throw new ProblemError('not-found', 'No such member.');
       if ((role === 'owner' || current.role === 'owner') && !this.isOwner(caller, tenantId)) {
@@ -114,15 +116,16 @@ export class MembersService {
         to: role,
       });
     });
+    await this.cache.invalidate({ users: [userId] });
   }
 
-  remove(
+  async remove(
     caller: Authenticated,
     tenantId: string,
     userId: string,
     meta: RequestMeta,
   ): Promise<void> {
-    return withTenant(this.db, tenantId, async (tx) => {
+    await withTenant(this.db, tenantId, async (tx) => {
       const current = await this.membershipOf(tx, tenantId, userId);
       const clientRoles = await tx
         .delete(clientMemberships)
@@ -140,6 +143,7 @@ export class MembersService {
         .where(and(eq(memberships.tenantId, tenantId), eq(memberships.userId, userId)));
       await this.record(tx, caller, meta, tenantId, 'member.removed', userId);
     });
+    await this.cache.invalidate({ users: [userId] });
   }
 
   /** Invites an email with a tenant role, or a client role on one client; emails a one-time link. */
@@ -260,7 +264,7 @@ export class MembersService {
       }
     }
     const passwordHash = existing ? null : await hashPassword(input.password ?? '');
-    return withTenant(this.db, found.tenantId, async (tx) => {
+    const userId = await withTenant(this.db, found.tenantId, async (tx) => {
       const claimed = await tx
         .update(invitations)
         .set({ acceptedAt: sql`now()` })
@@ -321,6 +325,8 @@ export class MembersService {
       });
       return user.id;
     });
+    await this.cache.invalidate({ users: [userId] });
+    return userId;
   }
 
   private async membershipOf(tx: Tx, tenantId: string, userId: string) {

@@ -8,6 +8,7 @@ import type { IamRepository, UserRow } from './iam.repository';
 import type { LoginThrottle } from './login-throttle';
 import { openChallenge, type SignInMethod } from './mfa-challenge';
 import type { MfaRepository } from './mfa.repository';
+import type { PrincipalCache } from './principal-cache';
 
 /** A second factor as presented: a current TOTP code or one of the recovery codes. */
 export interface MfaProof {
@@ -46,6 +47,7 @@ export class MfaService {
     private readonly throttle: LoginThrottle,
     private readonly recordAccountEvent: AccountEvent,
     private readonly issuer: string,
+    private readonly cache: PrincipalCache,
   ) {}
 
   /** Starts (or restarts) enrolment: a new secret, shown once, not active until confirmed. */
@@ -55,6 +57,7 @@ export class MfaService {
     }
     const secret = new Secret({ size: 20 });
     await this.repository.setPendingSecret(user.id, this.box.seal(secret.base32, context(user)));
+    await this.cache.invalidate({ users: [user.id] });
     const otpauthUri = this.totp(user, secret).toString();
     return {
       secret: secret.base32,
@@ -78,6 +81,7 @@ export class MfaService {
     }
     const codes = newRecoveryCodes();
     await this.repository.enable(user.id, codes.map(hashRecoveryCode));
+    await this.cache.invalidate({ users: [user.id] });
     await this.recordAccountEvent(user.id, 'auth.mfa_enabled', meta);
     return codes;
   }
@@ -89,6 +93,7 @@ export class MfaService {
     }
     await this.assertProof(user, proof, meta);
     await this.repository.disable(user.id);
+    await this.cache.invalidate({ users: [user.id] });
     await this.recordAccountEvent(user.id, 'auth.mfa_disabled', meta);
   }
 

@@ -7,6 +7,7 @@ import { TenancyRepository } from './tenancy.repository';
 import { TenancyService } from './tenancy.service';
 import { TenantsController } from './tenants.controller';
 import { TenantsService } from './tenants.service';
+import { PrincipalCache } from '../iam/principal-cache';
 
 /** Clients (sub-accounts) and their agents (AI employees). */
 @Module({
@@ -14,9 +15,9 @@ import { TenantsService } from './tenants.service';
   providers: [
     {
       provide: TenantsService,
-      inject: [DATABASE, AuditService],
-      useFactory: (database: DatabaseHandle, audit: AuditService) =>
-        new TenantsService(database.db, audit),
+      inject: [DATABASE, AuditService, PrincipalCache],
+      useFactory: (database: DatabaseHandle, audit: AuditService, cache: PrincipalCache) =>
+        new TenantsService(database.db, audit, cache),
     },
     {
       provide: TenancyService,

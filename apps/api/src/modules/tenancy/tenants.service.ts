@@ -1,3 +1,4 @@
+import type { PrincipalCache } from '../iam/principal-cache';
 import { asc, eq, gt, inArray, and, sql } from 'drizzle-orm';
 import { onlyRow, tenants, withSystem, withTenant, type Database } from '@maxai/db';
 import { uuidv7 } from 'uuidv7';
@@ -18,6 +19,7 @@ export class TenantsService {
   constructor(
     private readonly db: Database,
     private readonly audit: AuditService,
+    private readonly cache: PrincipalCache,
   ) {}
 
   /** Platform staff see every tenant; anyone else, the tenants they belong to. */
@@ -68,13 +70,13 @@ export class TenantsService {
     });
   }
 
-  setStatus(
+  async setStatus(
     caller: Authenticated,
     tenantId: string,
     status: TenantRow['status'],
     meta: RequestMeta,
   ): Promise<TenantRow> {
-    return withTenant(this.db, tenantId, async (tx) => {
+    const updated = await withTenant(this.db, tenantId, async (tx) => {
       const [row] = await tx
         .update(tenants)
         .set({
@@ -94,5 +96,8 @@ export class TenantsService {
       });
       return row;
     });
+    // A tenant's status changes what every member and key of it may do.
+    await this.cache.invalidate('all');
+    return updated;
   }
 }

@@ -123,6 +123,7 @@ export const configSchema = z
     ACCESS_TOKEN_TTL_S: int(60, 3600, 900),
     REFRESH_TOKEN_TTL_DAYS: int(1, 365, 30),
     AUTH_COOKIE_SECURE: bool(true),
+    PRINCIPAL_CACHE_TTL_MS: int(0, 300_000, 30_000),
     MFA_ISSUER: z.string().trim().min(1).max(64).default('MaxAI'),
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
     OTEL_SERVICE_NAME: z.string().min(1).default('maxai-platform'),
