@@ -122,6 +122,8 @@ export const configSchema = z
       .or(z.literal('').transform(() => undefined)),
     ACCESS_TOKEN_TTL_S: int(60, 3600, 900),
     REFRESH_TOKEN_TTL_DAYS: int(1, 365, 30),
+    /** How often the worker roles sign each tenant's new audit events (0 disables). */
+    AUDIT_CHECKPOINT_INTERVAL_S: int(0, 604_800, 3600),
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
     OTEL_SERVICE_NAME: z.string().min(1).default('maxai-platform'),
   })
