@@ -25,7 +25,7 @@ class InMemorySigningKeys implements SigningKeyStore {
   readonly rows: SigningKeyRow[] = [];
 
   insertSigningKey(row: Parameters<IamRepository['insertSigningKey']>[0]): Promise<void> {
-    this.rows.push({ createdAt: new Date(), retiredAt: null, ...row });
+    this.rows.push({ createdAt: new Date(), retiredAt: null, use: 'jwt', ...row });
     return Promise.resolve();
   }
 
