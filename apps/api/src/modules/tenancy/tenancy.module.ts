@@ -5,12 +5,15 @@ import { AuditService } from '../audit/audit.service';
 import { AgentsController, ClientsController } from './tenancy.controller';
 import { TenancyRepository } from './tenancy.repository';
 import { TenancyService } from './tenancy.service';
+import { TenantSettingsController } from './tenant-settings.controller';
+import { TenantSettingsRepository } from './tenant-settings.repository';
+import { TenantSettingsService } from './tenant-settings.service';
 import { TenantsController } from './tenants.controller';
 import { TenantsService } from './tenants.service';
 
-/** Clients (sub-accounts) and their agents (AI employees). */
+/** Tenants and their settings, clients (sub-accounts) and their agents (AI employees). */
 @Module({
-  controllers: [TenantsController, ClientsController, AgentsController],
+  controllers: [TenantsController, TenantSettingsController, ClientsController, AgentsController],
   providers: [
     {
       provide: TenantsService,
@@ -23,6 +26,12 @@ import { TenantsService } from './tenants.service';
       inject: [DATABASE, AuditService],
       useFactory: (database: DatabaseHandle, audit: AuditService) =>
         new TenancyService(database.db, new TenancyRepository(), audit),
+    },
+    {
+      provide: TenantSettingsService,
+      inject: [DATABASE, AuditService],
+      useFactory: (database: DatabaseHandle, audit: AuditService) =>
+        new TenantSettingsService(database.db, new TenantSettingsRepository(), audit),
     },
   ],
 })
