@@ -202,8 +202,11 @@ export class AuditRepository {
         .from(auditChainHeads)
         .where(eq(auditChainHeads.tenantId, tenantId));
       if (!head) return undefined;
-      const signed = sign(head);
-      await tx.insert(auditCheckpoints).values(signed).onConflictDoNothing();
+      const inserted = await tx
+        .insert(auditCheckpoints)
+        .values(sign(head))
+        .onConflictDoNothing()
+        .returning({ seq: auditCheckpoints.seq });
       const checkpoint = onlyRow(
         await tx
           .select()
@@ -211,7 +214,7 @@ export class AuditRepository {
           .where(and(eq(auditCheckpoints.tenantId, tenantId), eq(auditCheckpoints.seq, head.seq))),
         'the checkpoint of the chain head',
       );
-      return { checkpoint, created: checkpoint.signature === signed.signature };
+      return { checkpoint, created: inserted.length > 0 };
     });
   }
 
