@@ -84,6 +84,7 @@ describe.each(databaseKinds())('audit trail on %s', (kind) => {
     expect(await audit.verify(tenantId)).toEqual({
       valid: true,
       checked: 5,
+      checkpoints: 0,
       head: { seq: 5, hash: rows[4]!.hash },
     });
   });

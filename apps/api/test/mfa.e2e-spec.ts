@@ -1,5 +1,5 @@
 import { PrincipalCache } from '../src/modules/iam/principal-cache';
-import { tenants, users, withTenant, type DatabaseHandle } from '@maxai/db';
+import { users, type DatabaseHandle } from '@maxai/db';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECRET_BOX } from '../src/modules/iam/iam.module';
@@ -38,12 +38,12 @@ async function challenge(email: string): Promise<string> {
   return body.mfaToken as string;
 }
 
-/** The tenant setting, set directly (RLS: inside the tenant's context). */
-async function requireMfa(tenantId: string): Promise<void> {
-  await withTenant(db, tenantId, (tx) =>
-    tx.update(tenants).set({ requireMfa: true }).where(eq(tenants.id, tenantId)),
-  );
-  await t.app.get(PrincipalCache).invalidate('all');
+/** The tenant setting, through the API (so every replica hears of it). */
+async function requireMfa(owner: Account): Promise<void> {
+  const res = await as(t.app, owner.token).patch(`/v1/tenants/${owner.tenantId}/settings`, {
+    requireMfa: true,
+  });
+  expect(res.statusCode).toBe(200);
 }
 
 const mfaStatus = async (token: string) =>
@@ -295,7 +295,7 @@ describe("a tenant's MFA requirement", () => {
   it('holds members without a verified session out of that tenant only', async () => {
     const owner = await signupOwner(t.app, 'Strict Co');
     const elsewhere = await signupOwner(t.app, 'Lax Co');
-    await requireMfa(owner.tenantId);
+    await requireMfa(owner);
     const key = (
       await as(t.app, elsewhere.token).post(`/v1/tenants/${elsewhere.tenantId}/api-keys`, {
         name: 'k',
@@ -340,7 +340,7 @@ describe("a tenant's MFA requirement", () => {
       permissions: ['clients:read'],
     });
     const key = created.json<{ key: string }>().key;
-    await requireMfa(owner.tenantId);
+    await requireMfa(owner);
     expect((await as(t.app, key).get(`/v1/tenants/${owner.tenantId}/clients`)).statusCode).toBe(
       200,
     );

@@ -1,9 +1,11 @@
+import type { JsonWebKey } from 'node:crypto';
 import type { Tx } from '@maxai/db';
 import { ACTOR_TYPES, AUDIT_OUTCOMES } from '@maxai/db';
 import { requestContext } from '../../platform/http/request-context';
 import { maskCardNumbersDeep } from '../../platform/logging/redaction';
 import { findChainBreak, GENESIS_HASH, type ChainBreak } from './audit-chain';
-import type { AuditEventRow, AuditRepository } from './audit.repository';
+import { verifyCheckpoint } from './audit-checkpoint';
+import type { AuditEventRow, AuditRepository, CheckpointRow } from './audit.repository';
 
 export interface AuditRecord {
   tenantId: string;
@@ -19,12 +21,23 @@ export interface AuditRecord {
   changes?: Record<string, unknown>;
 }
 
+/** A signed checkpoint that does not hold: forged or unknown key, or a rewritten chain. */
+export interface CheckpointBreak {
+  seq: number;
+  reason: 'checkpoint_signature_invalid' | 'checkpoint_hash_mismatch' | 'checkpoint_beyond_chain';
+}
+
 export type VerifyResult =
-  | { valid: true; checked: number; head: { seq: number; hash: string } }
+  | {
+      valid: true;
+      checked: number;
+      checkpoints: number;
+      head: { seq: number; hash: string };
+    }
   | {
       valid: false;
       checked: number;
-      firstBreak: ChainBreak | { seq: number; reason: 'missing_tail' };
+      firstBreak: ChainBreak | CheckpointBreak | { seq: number; reason: 'missing_tail' };
     };
 
 const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|authorization|cookie|card|cvc|otp/i;
@@ -69,13 +82,38 @@ export class AuditService {
     return this.repository.list(tenantId, filter);
   }
 
-  /** Walks the tenant's whole chain and reports the first broken link, if any. */
+  /**
+   * Walks the tenant's whole chain and its signed checkpoints, and reports the first break by
+   * `seq`, if any: a broken link, a checkpoint whose signature fails or whose hash is not the
+   * chain's at its `seq` (history rewritten and rehashed), or a checkpoint past the chain's end.
+   */
   async verify(tenantId: string): Promise<VerifyResult> {
     let walked = { seq: 0, hash: GENESIS_HASH };
     let checked = 0;
+    let checkpoints = 0;
+    const keys = new Map<string, JsonWebKey | undefined>();
     for (;;) {
       const page = await this.repository.page(tenantId, walked.seq, VERIFY_BATCH);
       const result = findChainBreak(page, walked);
+      // Checkpoints over the entries this page verified (at most one per seq).
+      const hashes = new Map(page.map((e) => [e.seq, e.hash]));
+      const signed = await this.repository.checkpointsBetween(
+        tenantId,
+        walked.seq,
+        result.head.seq,
+        VERIFY_BATCH,
+      );
+      for (const checkpoint of signed) {
+        const reason = await this.checkpointProblem(checkpoint, hashes.get(checkpoint.seq), keys);
+        if (reason) {
+          return {
+            valid: false,
+            checked: checked + (checkpoint.seq - walked.seq),
+            firstBreak: { seq: checkpoint.seq, reason },
+          };
+        }
+      }
+      checkpoints += signed.length;
       if (result.break)
         return {
           valid: false,
@@ -90,6 +128,34 @@ export class AuditService {
     if (stored && stored.seq > walked.seq) {
       return { valid: false, checked, firstBreak: { seq: walked.seq + 1, reason: 'missing_tail' } };
     }
-    return { valid: true, checked, head: walked };
+    const [beyond] = await this.repository.checkpointsBetween(
+      tenantId,
+      walked.seq,
+      Number.MAX_SAFE_INTEGER,
+      1,
+    );
+    if (beyond) {
+      return {
+        valid: false,
+        checked,
+        firstBreak: { seq: beyond.seq, reason: 'checkpoint_beyond_chain' },
+      };
+    }
+    return { valid: true, checked, checkpoints, head: walked };
+  }
+
+  private async checkpointProblem(
+    checkpoint: CheckpointRow,
+    chainHash: string | undefined,
+    keys: Map<string, JsonWebKey | undefined>,
+  ): Promise<CheckpointBreak['reason'] | undefined> {
+    if (!keys.has(checkpoint.kid)) {
+      keys.set(checkpoint.kid, (await this.repository.auditKey(checkpoint.kid))?.publicJwk);
+    }
+    const publicJwk = keys.get(checkpoint.kid);
+    if (!publicJwk || !verifyCheckpoint(checkpoint, checkpoint.signature, publicJwk)) {
+      return 'checkpoint_signature_invalid';
+    }
+    return checkpoint.hash === chainHash ? undefined : 'checkpoint_hash_mismatch';
   }
 }

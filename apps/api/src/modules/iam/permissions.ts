@@ -7,6 +7,8 @@ export const PERMISSIONS = [
   'tenants:update',
   'tenants:create',
   'tenants:suspend',
+  'settings:read',
+  'settings:write',
   'clients:read',
   'clients:create',
   'clients:update',

@@ -5,13 +5,16 @@ import { AuditService } from '../audit/audit.service';
 import { AgentsController, ClientsController } from './tenancy.controller';
 import { TenancyRepository } from './tenancy.repository';
 import { TenancyService } from './tenancy.service';
+import { TenantSettingsController } from './tenant-settings.controller';
+import { TenantSettingsRepository } from './tenant-settings.repository';
+import { TenantSettingsService } from './tenant-settings.service';
 import { TenantsController } from './tenants.controller';
 import { TenantsService } from './tenants.service';
 import { PrincipalCache } from '../iam/principal-cache';
 
-/** Clients (sub-accounts) and their agents (AI employees). */
+/** Tenants and their settings, clients (sub-accounts) and their agents (AI employees). */
 @Module({
-  controllers: [TenantsController, ClientsController, AgentsController],
+  controllers: [TenantsController, TenantSettingsController, ClientsController, AgentsController],
   providers: [
     {
       provide: TenantsService,
@@ -24,6 +27,12 @@ import { PrincipalCache } from '../iam/principal-cache';
       inject: [DATABASE, AuditService],
       useFactory: (database: DatabaseHandle, audit: AuditService) =>
         new TenancyService(database.db, new TenancyRepository(), audit),
+    },
+    {
+      provide: TenantSettingsService,
+      inject: [DATABASE, AuditService, PrincipalCache],
+      useFactory: (database: DatabaseHandle, audit: AuditService, cache: PrincipalCache) =>
+        new TenantSettingsService(database.db, new TenantSettingsRepository(), audit, cache),
     },
   ],
 })

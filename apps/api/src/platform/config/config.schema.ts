@@ -125,6 +125,8 @@ export const configSchema = z
     AUTH_COOKIE_SECURE: bool(true),
     PRINCIPAL_CACHE_TTL_MS: int(0, 300_000, 30_000),
     MFA_ISSUER: z.string().trim().min(1).max(64).default('MaxAI'),
+    /** How often the worker roles sign each tenant's new audit events (0 disables). */
+    AUDIT_CHECKPOINT_INTERVAL_S: int(0, 604_800, 3600),
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
     OTEL_SERVICE_NAME: z.string().min(1).default('maxai-platform'),
   })
