@@ -222,8 +222,19 @@ export class AuthService {
   }
 
   /** Records an account event (e.g. a password reset) on each tenant trail the user is on. */
-  recordAccountEvent(userId: string, action: string, meta: RequestMeta): Promise<void> {
-    return this.auditEverywhere(userId, action, 'success', meta);
+  recordAccountEvent(
+    userId: string,
+    action: string,
+    meta: RequestMeta,
+    details: { outcome?: 'success' | 'failure'; changes?: Record<string, unknown> } = {},
+  ): Promise<void> {
+    return this.auditEverywhere(
+      userId,
+      action,
+      details.outcome ?? 'success',
+      meta,
+      details.changes,
+    );
   }
 
   /** Sign-in events belong to the user, who may span tenants: each tenant's trail gets one. */
