@@ -1,7 +1,7 @@
 import { userIdentities, users, type DatabaseHandle } from '@maxai/db';
 import { eq } from 'drizzle-orm';
 import type { LightMyRequestResponse } from 'fastify';
-import { OAuth2Server } from 'oauth2-mock-server';
+import { OAuth2Server, type MutableRedirectUri, type MutableToken } from 'oauth2-mock-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SecretBox } from '../src/platform/crypto/secret-box';
 import { DATABASE } from '../src/platform/database/database.module';
@@ -17,6 +17,9 @@ const STATE_COOKIE = '__Secure-maxai_oidc';
 const SESSION_COOKIE = '__Host-maxai_session';
 
 type Claims = Record<string, unknown>;
+interface AuditPage {
+  data: { action: string; outcome: string; changes: unknown }[];
+}
 let sequence = 0;
 const unique = (): string => `${Date.now()}-${++sequence}`;
 
@@ -51,7 +54,7 @@ describe('Sign in with Google (OpenID Connect)', () => {
     issuer = provider.issuer.url!;
     port = provider.address().port;
     await provider.stop();
-    provider.service.on('beforeTokenSigning', (token) => {
+    provider.service.on('beforeTokenSigning', (token: MutableToken) => {
       Object.assign(token.payload, claims);
     });
     t = await startTestApp('api', {
@@ -220,10 +223,9 @@ describe('Sign in with Google (OpenID Connect)', () => {
 
     const api = as(t.app, owner.token);
     const base = `/v1/tenants/${owner.tenantId}/audit-events`;
-    type Events = { data: { action: string; outcome: string; changes: unknown }[] };
-    const linked = (await api.get(`${base}?action=auth.identity_linked`)).json<Events>();
+    const linked = (await api.get(`${base}?action=auth.identity_linked`)).json<AuditPage>();
     expect(linked.data).toMatchObject([{ outcome: 'success', changes: { provider: 'google' } }]);
-    const signIns = (await api.get(`${base}?action=auth.sign_in`)).json<Events>();
+    const signIns = (await api.get(`${base}?action=auth.sign_in`)).json<AuditPage>();
     expect(signIns.data[0]).toMatchObject({ outcome: 'success', changes: { method: 'oidc' } });
 
     // Next time the identity alone is enough.
@@ -338,7 +340,7 @@ describe('Sign in with Google (OpenID Connect)', () => {
     });
 
     it('when the provider answers with an error', async () => {
-      provider.service.once('beforeAuthorizeRedirect', ({ url }) => {
+      provider.service.once('beforeAuthorizeRedirect', ({ url }: MutableRedirectUri) => {
         url.searchParams.delete('code');
         url.searchParams.set('error', 'access_denied');
       });
