@@ -256,9 +256,15 @@ export class AuthService {
     userId: string,
     action: string,
     meta: RequestMeta,
-    outcome: 'success' | 'failure' = 'success',
+    details: { outcome?: 'success' | 'failure'; changes?: Record<string, unknown> } = {},
   ): Promise<void> {
-    return this.auditEverywhere(userId, action, outcome, meta);
+    return this.auditEverywhere(
+      userId,
+      action,
+      details.outcome ?? 'success',
+      meta,
+      details.changes,
+    );
   }
 
   /** Sign-in events belong to the user, who may span tenants: each tenant's trail gets one. */

@@ -17,6 +17,8 @@ import { ApiKeysService } from './api-keys.service';
 import { AuthController } from './auth.controller';
 import { MembersController } from './members.controller';
 import { MembersService } from './members.service';
+import { OidcController } from './oidc.controller';
+import { OidcService } from './oidc.service';
 import type { EmailSender } from '@maxai/core';
 import type { Logger } from 'pino';
 import { SandboxEmailSender } from '../../platform/email/sandbox-email-sender';
@@ -42,7 +44,13 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
 /** Identity and access: accounts, sessions, tokens, roles, and the guard other modules use. */
 @Global()
 @Module({
-  controllers: [AuthController, MfaController, ApiKeysController, MembersController],
+  controllers: [
+    AuthController,
+    MfaController,
+    ApiKeysController,
+    MembersController,
+    OidcController,
+  ],
   providers: [
     {
       provide: SECRET_BOX,
@@ -182,7 +190,8 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
           iam,
           box,
           throttle,
-          (userId, action, meta, outcome) => auth.recordAccountEvent(userId, action, meta, outcome),
+          (userId, action, meta, outcome) =>
+            auth.recordAccountEvent(userId, action, meta, { outcome }),
           config.MFA_ISSUER,
           cache,
         ),
@@ -196,6 +205,25 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
           accessTtlS: config.ACCESS_TOKEN_TTL_S,
           refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
           csrfKey: box.deriveKey('csrf'),
+        }),
+    },
+    {
+      provide: OidcService,
+      inject: [DATABASE, IamRepository, AuthService, SECRET_BOX, ROOT_LOGGER, CONFIG],
+      useFactory: (
+        database: DatabaseHandle,
+        iam: IamRepository,
+        auth: AuthService,
+        box: SecretBox,
+        logger: Logger,
+        config: AppConfig,
+      ) =>
+        new OidcService(database.db, iam, auth, box, logger.child({ component: 'oidc' }), {
+          issuer: config.GOOGLE_OIDC_ISSUER,
+          clientId: config.GOOGLE_OIDC_CLIENT_ID,
+          clientSecret: config.GOOGLE_OIDC_CLIENT_SECRET,
+          redirectUri: `${config.PUBLIC_URL.replace(/\/+$/, '')}/v1/auth/oidc/google/callback`,
+          portalUrl: config.PORTAL_URL ?? config.PUBLIC_URL,
         }),
     },
     AuthGuard,

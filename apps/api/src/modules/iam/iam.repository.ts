@@ -8,6 +8,7 @@ import {
   refreshTokens,
   signingKeys,
   tenants,
+  userIdentities,
   users,
   withSystem,
   type Database,
@@ -58,6 +59,20 @@ export class IamRepository {
         .returning(),
       'the inserted user',
     );
+  }
+
+  /** The user an external identity (an OpenID provider's subject) signs in as. */
+  async findUserByIdentity(provider: string, subject: string): Promise<UserRow | undefined> {
+    const [row] = await this.db
+      .select({ user: users })
+      .from(userIdentities)
+      .innerJoin(users, eq(users.id, userIdentities.userId))
+      .where(and(eq(userIdentities.provider, provider), eq(userIdentities.subject, subject)));
+    return row?.user;
+  }
+
+  async insertIdentity(tx: Tx, row: typeof userIdentities.$inferInsert): Promise<void> {
+    await tx.insert(userIdentities).values({ ...row, email: row.email.toLowerCase() });
   }
 
   async insertMembership(tx: Tx, row: typeof memberships.$inferInsert): Promise<void> {

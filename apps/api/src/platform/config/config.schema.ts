@@ -31,6 +31,19 @@ const optionalUrl = (protocols: string[], what: string) =>
       { error: `expected ${what}` },
     );
 
+/**
+ * Plain http to an identity provider only on this machine (the tests' mock provider): anywhere
+ * else, tokens and codes would cross the network in the clear.
+ */
+export function isLoopbackHttp(url: URL): boolean {
+  return url.protocol === 'http:' && ['localhost', '127.0.0.1'].includes(url.hostname);
+}
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
 const csv = z
   .string()
   .default('')
@@ -108,6 +121,23 @@ export const configSchema = z
     PUBLIC_URL: optionalUrl(['http:', 'https:'], 'an http(s):// URL').transform(
       (v) => v ?? 'http://localhost:3000',
     ),
+    PORTAL_URL: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
+    GOOGLE_OIDC_ISSUER: z
+      .string()
+      .default('https://accounts.google.com')
+      .refine(
+        (v) => {
+          try {
+            const url = new URL(v);
+            return url.protocol === 'https:' || isLoopbackHttp(url);
+          } catch {
+            return false;
+          }
+        },
+        { error: 'expected an https:// URL (http:// only on localhost or 127.0.0.1)' },
+      ),
+    GOOGLE_OIDC_CLIENT_ID: optionalString,
+    GOOGLE_OIDC_CLIENT_SECRET: optionalString,
     EMAIL_TRANSPORT: z
       .enum(['sandbox', 'smtp'], { error: 'expected sandbox or smtp' })
       .default('sandbox'),
@@ -152,6 +182,7 @@ export const SECRET_KEYS = [
   'MASTER_KEY',
   'SEED_ADMIN_PASSWORD',
   'SMTP_URL',
+  'GOOGLE_OIDC_CLIENT_SECRET',
 ] as const;
 
 export class ConfigError extends Error {

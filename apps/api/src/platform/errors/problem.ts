@@ -7,6 +7,7 @@ export const PROBLEM_BASE = 'https://docs.maxai.dev/problems/';
 export const PROBLEM_TYPES = {
   'validation-error': { status: 400, title: 'Your request parameters did not validate' },
   'malformed-request': { status: 400, title: 'The request body could not be parsed' },
+  'oidc-failed': { status: 400, title: 'Signing in with the identity provider did not succeed' },
   unauthorized: { status: 401, title: 'Authentication is required' },
   forbidden: { status: 403, title: 'You may not perform this action' },
   'csrf-failed': { status: 403, title: 'The CSRF token is missing or does not match the session' },
