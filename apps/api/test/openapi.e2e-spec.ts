@@ -38,3 +38,34 @@ it('describes every route the application serves', () => {
     expect.arrayContaining(['status', 'limit', 'cursor']),
   );
 });
+
+interface SchemaObject {
+  $ref?: string;
+  properties?: Record<string, { example?: unknown }>;
+}
+interface Operation {
+  summary?: string;
+  requestBody?: { content?: Record<string, { schema?: SchemaObject }> };
+}
+
+it('gives every operation a summary and every request field an example', () => {
+  const document = buildOpenApiDocument(t.app) as unknown as {
+    paths: Record<string, Record<string, Operation>>;
+    components: { schemas: Record<string, SchemaObject> };
+  };
+  const resolve = (schema: SchemaObject): SchemaObject =>
+    schema.$ref ? document.components.schemas[schema.$ref.split('/').pop()!]! : schema;
+  const gaps: string[] = [];
+  for (const [route, operations] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      if (!operation.summary) gaps.push(`${method} ${route}: no summary`);
+      const schema = operation.requestBody?.content?.['application/json']?.schema;
+      if (!schema) continue;
+      for (const [field, property] of Object.entries(resolve(schema).properties ?? {})) {
+        if (property.example === undefined)
+          gaps.push(`${method} ${route}: ${field} has no example`);
+      }
+    }
+  }
+  expect(gaps).toEqual([]);
+});

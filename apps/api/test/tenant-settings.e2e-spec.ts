@@ -4,16 +4,37 @@ import type { Authenticated } from '../src/modules/iam/auth.guard';
 import { AuthService } from '../src/modules/iam/auth.service';
 import { TenantSettingsService } from '../src/modules/tenancy/tenant-settings.service';
 import { ProblemError } from '../src/platform/errors/problem';
-import { as, clientUser, signupOwner, type Account } from './support/accounts';
+import {
+  as,
+  clientUser,
+  enrolTotp,
+  PASSWORD,
+  signupOwner,
+  totpCode,
+  verifyMfa,
+  type Account,
+} from './support/accounts';
 import { startTestApp, type TestApp } from './support/test-app';
 
 let t: TestApp;
 let owner: Account;
+/** The owner's first session, opened without a second factor. */
+let unverifiedToken: string;
 let url: string;
 
 beforeAll(async () => {
   t = await startTestApp('api', { REDIS_URL: '' });
   owner = await signupOwner(t.app);
+  unverifiedToken = owner.token;
+  // The owner turns requireMfa on below, so acts with a second factor throughout.
+  const { secret } = await enrolTotp(t.app, owner.token);
+  const login = await t.app.inject({
+    method: 'POST',
+    url: '/v1/auth/login',
+    payload: { email: owner.email, password: PASSWORD },
+  });
+  const mfaToken = login.json<{ mfaToken: string }>().mfaToken;
+  owner = { ...owner, token: await verifyMfa(t.app, mfaToken, { code: totpCode(secret, 1) }) };
   url = `/v1/tenants/${owner.tenantId}/settings`;
 });
 afterAll(async () => {
@@ -45,6 +66,10 @@ describe('tenant settings', () => {
     const changed = await api.patch(url, { requireMfa: true, auditRetentionDays: 2557 });
     expect(changed.statusCode).toBe(200);
     expect(changed.json()).toEqual({ requireMfa: true, auditRetentionDays: 2557 });
+    // In force at once: a session without a second factor is held out of the tenant.
+    const held = await as(t.app, unverifiedToken).get(url);
+    expect(held.statusCode).toBe(403);
+    expect(held.json<{ type: string }>().type).toMatch(/\/mfa-required$/);
     expect((await api.patch(url, { auditRetentionDays: 3650 })).json()).toEqual({
       requireMfa: true,
       auditRetentionDays: 3650,

@@ -7,3 +7,11 @@ export function onlyRow<T>(rows: readonly T[], what: string): T {
   if (row === undefined) throw new Error(`expected ${what}, got no row`);
   return row;
 }
+
+/** Whether a statement failed on a unique constraint (PostgreSQL 23505, also when wrapped). */
+export function isUniqueViolation(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === '23505') return true;
+  }
+  return false;
+}

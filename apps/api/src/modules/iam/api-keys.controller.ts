@@ -17,9 +17,17 @@ class KeyParams extends createZodDto(z.object({ tenantId: z.uuid(), keyId: z.uui
 class CreateKeyBody extends createZodDto(
   z.object({
     name: z.string().trim().min(1).max(200).meta({ example: 'CRM sync server' }),
-    clientId: z.uuid().optional().describe('Limit the key to one client'),
-    permissions: z.array(z.enum(PERMISSIONS)).min(1).max(PERMISSIONS.length),
-    expiresAt: z.iso.datetime().optional(),
+    clientId: z
+      .uuid()
+      .optional()
+      .describe('Limit the key to one client')
+      .meta({ example: '01938f6e-5b7a-7c3d-9e2f-4a1b2c3d4e5f' }),
+    permissions: z
+      .array(z.enum(PERMISSIONS))
+      .min(1)
+      .max(PERMISSIONS.length)
+      .meta({ example: ['clients:read', 'agents:read'] }),
+    expiresAt: z.iso.datetime().optional().meta({ example: '2027-06-30T00:00:00Z' }),
   }),
 ) {}
 const keyView = z.object({

@@ -26,23 +26,32 @@ import { SessionCookies, TRANSPORT_HEADER, type SessionBody } from './session-co
 import type { MfaChallenge } from './mfa-challenge';
 import { TokenService } from './token.service';
 
-const email = z.email().max(254).describe('Case-insensitive');
+const email = z.email().max(254).describe('Case-insensitive').meta({ example: 'ana@example.com' });
+const password = z
+  .string()
+  .min(1)
+  .max(PASSWORD_MAX_LENGTH)
+  .meta({ example: 'correct horse battery staple' });
+const oneTimeToken = z
+  .string()
+  .min(1)
+  .max(200)
+  .meta({ example: 'mxt_5dG9yZXNldC10b2tlbi1leGFtcGxlLXZhbHVlLTEyMzQ' });
 class SignupBody extends createZodDto(
   z.object({
     email,
-    password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
-    name: z.string().trim().min(1).max(200).optional(),
+    password,
+    name: z.string().trim().min(1).max(200).optional().meta({ example: 'Ana Silva' }),
     tenantName: z
       .string()
       .trim()
       .min(1)
       .max(200)
-      .describe('The organization to create; you become its owner'),
+      .describe('The organization to create; you become its owner')
+      .meta({ example: 'Acme Agency' }),
   }),
 ) {}
-class LoginBody extends createZodDto(
-  z.object({ email, password: z.string().min(1).max(PASSWORD_MAX_LENGTH) }),
-) {}
+class LoginBody extends createZodDto(z.object({ email, password })) {}
 class RefreshBody extends createZodDto(
   z.object({
     refreshToken: z
@@ -50,17 +59,13 @@ class RefreshBody extends createZodDto(
       .min(1)
       .max(512)
       .optional()
-      .describe('Omit when the session travels in cookies (then send x-csrf-token)'),
+      .describe('Omit when the session travels in cookies (then send x-csrf-token)')
+      .meta({ example: 'mxr_8kq3N2v0cmVmcmVzaC10b2tlbi1leGFtcGxlLXZhbHVl' }),
   }),
 ) {}
 class EmailBody extends createZodDto(z.object({ email })) {}
-class TokenBody extends createZodDto(z.object({ token: z.string().min(1).max(200) })) {}
-class ResetBody extends createZodDto(
-  z.object({
-    token: z.string().min(1).max(200),
-    password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
-  }),
-) {}
+class TokenBody extends createZodDto(z.object({ token: oneTimeToken })) {}
+class ResetBody extends createZodDto(z.object({ token: oneTimeToken, password })) {}
 class SessionDto extends createZodDto(
   z.object({
     tokenType: z

@@ -75,6 +75,13 @@ export class IamRepository {
     await tx.insert(userIdentities).values({ ...row, email: row.email.toLowerCase() });
   }
 
+  async markEmailVerified(tx: Tx, userId: string): Promise<void> {
+    await tx
+      .update(users)
+      .set({ emailVerified: true, updatedAt: sql`now()` })
+      .where(eq(users.id, userId));
+  }
+
   async insertMembership(tx: Tx, row: typeof memberships.$inferInsert): Promise<void> {
     await tx.insert(memberships).values(row);
   }

@@ -33,14 +33,16 @@ class MemberParams extends createZodDto(z.object({ tenantId: z.uuid(), userId: z
 class InvitationParams extends createZodDto(
   z.object({ tenantId: z.uuid(), invitationId: z.uuid() }),
 ) {}
-class RoleBody extends createZodDto(z.object({ role: z.enum(TENANT_ROLES) })) {}
+class RoleBody extends createZodDto(
+  z.object({ role: z.enum(TENANT_ROLES).meta({ example: 'admin' }) }),
+) {}
 class InviteBody extends createZodDto(
   z
     .object({
-      email: z.email().max(254),
-      role: z.enum(TENANT_ROLES).optional(),
-      clientId: z.uuid().optional(),
-      clientRole: z.enum(CLIENT_ROLES).optional(),
+      email: z.email().max(254).meta({ example: 'front.desk@brightsmiles.example' }),
+      role: z.enum(TENANT_ROLES).optional().meta({ example: 'member' }),
+      clientId: z.uuid().optional().meta({ example: '01938f6e-5b7a-7c3d-9e2f-4a1b2c3d4e5f' }),
+      clientRole: z.enum(CLIENT_ROLES).optional().meta({ example: 'client_editor' }),
     })
     .refine(
       (b) => (b.role !== undefined) !== (b.clientId !== undefined && b.clientRole !== undefined),
@@ -51,14 +53,19 @@ class InviteBody extends createZodDto(
 ) {}
 class AcceptBody extends createZodDto(
   z.object({
-    token: z.string().min(1).max(200),
+    token: z
+      .string()
+      .min(1)
+      .max(200)
+      .meta({ example: 'mxi_aW52aXRhdGlvbi10b2tlbi1leGFtcGxlLXZhbHVlLTk4' }),
     password: z
       .string()
       .min(1)
       .max(PASSWORD_MAX_LENGTH)
       .optional()
-      .describe('Needed when you have no account yet'),
-    name: z.string().trim().min(1).max(200).optional(),
+      .describe('Needed when you have no account yet')
+      .meta({ example: 'correct horse battery staple' }),
+    name: z.string().trim().min(1).max(200).optional().meta({ example: 'Sam Lee' }),
   }),
 ) {}
 const memberView = z.object({

@@ -23,18 +23,28 @@ import { SessionCookies, type SessionBody } from './session-cookies';
 
 const code = z
   .string()
-  .regex(/^\d{6}$/, { error: 'expected the 6 digits your authenticator shows' });
+  .regex(/^\d{6}$/, { error: 'expected the 6 digits your authenticator shows' })
+  .meta({ example: '492039' });
 const proof = z
   .object({
     code: code.optional(),
-    recoveryCode: z.string().min(8).max(32).optional(),
+    recoveryCode: z.string().min(8).max(32).optional().meta({ example: 'k3f9-x2qa-7m' }),
   })
   .refine((p) => (p.code === undefined) !== (p.recoveryCode === undefined), {
     error: 'send either code or recoveryCode',
   });
 class ProofBody extends createZodDto(proof) {}
 class VerifyBody extends createZodDto(
-  z.intersection(z.object({ mfaToken: z.string().min(1).max(2048) }), proof),
+  z.intersection(
+    z.object({
+      mfaToken: z
+        .string()
+        .min(1)
+        .max(2048)
+        .meta({ example: 'v1.Xk3bQ9aZ.6n1t0mS2dXo8.Qm9vbGVhbg.c2VhbGVkLWNoYWxsZW5nZQ' }),
+    }),
+    proof,
+  ),
 ) {}
 class ConfirmBody extends createZodDto(z.object({ code })) {}
 class EnrolmentDto extends createZodDto(

@@ -58,3 +58,45 @@ describe('OidcService discovery', () => {
     );
   });
 });
+
+describe('OidcService under a concurrent first sign-in', () => {
+  const claims = { sub: 'g-1', email: 'new@example.com', email_verified: true };
+  const unique = () => Object.assign(new Error('duplicate key'), { code: '23505' });
+
+  function serviceWith(repository: Partial<IamRepository>) {
+    const db = { transaction: (fn: (tx: unknown) => Promise<unknown>) => fn({}) };
+    return new OidcService(
+      db as unknown as Database,
+      repository as IamRepository,
+      {} as AuthService,
+      new SecretBox(randomBytes(32)),
+      {} as Logger,
+      { issuer: 'https://issuer.example', redirectUri: 'https://x', portalUrl: 'https://p' },
+    );
+  }
+
+  it('finds the user the other request created', async () => {
+    const user = { id: 'u1', status: 'active' };
+    const findUserByIdentity = vi.fn().mockResolvedValueOnce(undefined).mockResolvedValueOnce(user);
+    const service = serviceWith({
+      findUserByIdentity,
+      findUserByEmail: vi.fn().mockResolvedValue(undefined),
+      insertUser: vi.fn().mockRejectedValue(new Error('failed query', { cause: unique() })),
+    });
+    await expect(service['userFor'](claims, {})).resolves.toBe(user);
+    expect(findUserByIdentity).toHaveBeenCalledTimes(2);
+  });
+
+  it('gives up after one retry, and passes other errors through', async () => {
+    const conflicting = serviceWith({
+      findUserByIdentity: vi.fn().mockResolvedValue(undefined),
+      findUserByEmail: vi.fn().mockResolvedValue(undefined),
+      insertUser: vi.fn().mockRejectedValue(unique()),
+    });
+    await expect(conflicting['userFor'](claims, {})).rejects.toThrow('duplicate key');
+    const broken = serviceWith({
+      findUserByIdentity: vi.fn().mockRejectedValue(new Error('database down')),
+    });
+    await expect(broken['userFor'](claims, {})).rejects.toThrow('database down');
+  });
+});

@@ -1,4 +1,4 @@
-import type { Database } from '@maxai/db';
+import { isUniqueViolation, type Database } from '@maxai/db';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -207,7 +207,18 @@ export class OidcService {
   }
 
   /** The user an identity signs in as: linked before, linked now, or created. */
-  private async userFor(claims: IdClaims, meta: RequestMeta): Promise<UserRow> {
+  private async userFor(claims: IdClaims, meta: RequestMeta, retried = false): Promise<UserRow> {
+    try {
+      return await this.findLinkOrCreate(claims, meta);
+    } catch (error) {
+      // A concurrent first sign-in of the same person created the user or identity first:
+      // the second pass finds it.
+      if (retried || !isUniqueViolation(error)) throw error;
+      return this.userFor(claims, meta, true);
+    }
+  }
+
+  private async findLinkOrCreate(claims: IdClaims, meta: RequestMeta): Promise<UserRow> {
     const linked = await this.repository.findUserByIdentity(GOOGLE, claims.sub);
     if (linked) return this.active(linked, meta);
     const verified = claims.email_verified === true;
@@ -226,13 +237,15 @@ export class OidcService {
         );
       }
       const user = await this.active(existing, meta);
-      await this.db.transaction((tx) =>
-        this.repository.insertIdentity(tx, { ...identity, userId: user.id }),
-      );
+      // Google vouched for the address: the account's email counts as verified from now on.
+      await this.db.transaction(async (tx) => {
+        await this.repository.insertIdentity(tx, { ...identity, userId: user.id });
+        await this.repository.markEmailVerified(tx, user.id);
+      });
       await this.auth.recordAccountEvent(user.id, 'auth.identity_linked', meta, {
         changes: { provider: GOOGLE },
       });
-      return user;
+      return { ...user, emailVerified: true };
     }
     return this.db.transaction(async (tx) => {
       const user = await this.repository.insertUser(tx, {

@@ -41,7 +41,10 @@ export class CreateClientBody extends createZodDto(
 ) {}
 export class UpdateClientBody extends createZodDto(
   z
-    .object({ name: z.string().trim().min(1).max(200), status: z.enum(CLIENT_STATUSES) })
+    .object({
+      name: z.string().trim().min(1).max(200).meta({ example: 'Bright Smiles Dental (Downtown)' }),
+      status: z.enum(CLIENT_STATUSES).meta({ example: 'suspended' }),
+    })
     .partial()
     .refine((b) => Object.keys(b).length > 0, { error: 'expected at least one field' }),
 ) {}
@@ -49,19 +52,19 @@ export class UpdateClientBody extends createZodDto(
 export class CreateAgentBody extends createZodDto(
   z.object({
     name: z.string().trim().min(1).max(200).meta({ example: 'Front Desk' }),
-    channel: z.enum(AGENT_CHANNELS),
-    status: z.enum(AGENT_STATUSES).default('draft'),
-    timezone: timezone.default('UTC'),
-    settings: settings.default({}),
+    channel: z.enum(AGENT_CHANNELS).meta({ example: 'voice' }),
+    status: z.enum(AGENT_STATUSES).default('draft').meta({ example: 'draft' }),
+    timezone: timezone.default('UTC').meta({ example: 'America/New_York' }),
+    settings: settings.default({}).meta({ example: { greeting: 'Thanks for calling!' } }),
   }),
 ) {}
 export class UpdateAgentBody extends createZodDto(
   z
     .object({
-      name: z.string().trim().min(1).max(200),
-      status: z.enum(AGENT_STATUSES),
-      timezone,
-      settings,
+      name: z.string().trim().min(1).max(200).meta({ example: 'Front Desk (after hours)' }),
+      status: z.enum(AGENT_STATUSES).meta({ example: 'active' }),
+      timezone: timezone.meta({ example: 'Europe/Lisbon' }),
+      settings: settings.meta({ example: { handoffNumber: '+15550100' } }),
     })
     .partial()
     .refine((b) => Object.keys(b).length > 0, { error: 'expected at least one field' }),

@@ -11,7 +11,10 @@ import {
 } from './tenant-settings.service';
 
 const settingsSchema = z.object({
-  requireMfa: z.boolean().describe('Members must sign in with a second factor'),
+  requireMfa: z
+    .boolean()
+    .describe('Members must sign in with a second factor')
+    .meta({ example: true }),
   auditRetentionDays: z
     .number()
     .int()
@@ -19,6 +22,7 @@ const settingsSchema = z.object({
       error: `expected at least ${MIN_AUDIT_RETENTION_DAYS} days (seven years)`,
     })
     .max(MAX_AUDIT_RETENTION_DAYS, { error: `expected at most ${MAX_AUDIT_RETENTION_DAYS} days` })
+    .meta({ example: 3650 })
     .describe('How long audit events are kept, in days (seven years at least)'),
 });
 class TenantSettingsDto extends createZodDto(settingsSchema) {}
