@@ -218,6 +218,8 @@ describe('Sign in with Google (OpenID Connect)', () => {
     expect(res.statusCode).toBe(302);
     const profile = await me(res);
     expect(profile.user.email).toBe(owner.email);
+    // Google vouched for the address.
+    expect(profile.user.emailVerified).toBe(true);
     expect(profile.memberships.map((m) => m.tenantId)).toEqual([owner.tenantId]);
     expect(await identity(sub)).toMatchObject([{ userId: profile.user.id }]);
 

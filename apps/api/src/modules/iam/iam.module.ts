@@ -209,7 +209,15 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
     },
     {
       provide: OidcService,
-      inject: [DATABASE, IamRepository, AuthService, SECRET_BOX, ROOT_LOGGER, CONFIG],
+      inject: [
+        DATABASE,
+        IamRepository,
+        AuthService,
+        SECRET_BOX,
+        ROOT_LOGGER,
+        CONFIG,
+        PrincipalCache,
+      ],
       useFactory: (
         database: DatabaseHandle,
         iam: IamRepository,
@@ -217,14 +225,23 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
         box: SecretBox,
         logger: Logger,
         config: AppConfig,
+        cache: PrincipalCache,
       ) =>
-        new OidcService(database.db, iam, auth, box, logger.child({ component: 'oidc' }), {
-          issuer: config.GOOGLE_OIDC_ISSUER,
-          clientId: config.GOOGLE_OIDC_CLIENT_ID,
-          clientSecret: config.GOOGLE_OIDC_CLIENT_SECRET,
-          redirectUri: `${config.PUBLIC_URL.replace(/\/+$/, '')}/v1/auth/oidc/google/callback`,
-          portalUrl: config.PORTAL_URL ?? config.PUBLIC_URL,
-        }),
+        new OidcService(
+          database.db,
+          iam,
+          auth,
+          box,
+          logger.child({ component: 'oidc' }),
+          {
+            issuer: config.GOOGLE_OIDC_ISSUER,
+            clientId: config.GOOGLE_OIDC_CLIENT_ID,
+            clientSecret: config.GOOGLE_OIDC_CLIENT_SECRET,
+            redirectUri: `${config.PUBLIC_URL.replace(/\/+$/, '')}/v1/auth/oidc/google/callback`,
+            portalUrl: config.PORTAL_URL ?? config.PUBLIC_URL,
+          },
+          cache,
+        ),
     },
     AuthGuard,
   ],

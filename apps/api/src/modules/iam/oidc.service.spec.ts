@@ -61,6 +61,11 @@ describe('OidcService discovery', () => {
 
 describe('OidcService under a concurrent first sign-in', () => {
   const claims = { sub: 'g-1', email: 'new@example.com', email_verified: true };
+  /** The private resolution step, reached for these cases that HTTP cannot time. */
+  const userFor = (service: OidcService) =>
+    (
+      service as unknown as { userFor: (c: typeof claims, m: object) => Promise<unknown> }
+    ).userFor.bind(service);
   const unique = () => Object.assign(new Error('duplicate key'), { code: '23505' });
 
   function serviceWith(repository: Partial<IamRepository>) {
@@ -83,7 +88,7 @@ describe('OidcService under a concurrent first sign-in', () => {
       findUserByEmail: vi.fn().mockResolvedValue(undefined),
       insertUser: vi.fn().mockRejectedValue(new Error('failed query', { cause: unique() })),
     });
-    await expect(service['userFor'](claims, {})).resolves.toBe(user);
+    await expect(userFor(service)(claims, {})).resolves.toBe(user);
     expect(findUserByIdentity).toHaveBeenCalledTimes(2);
   });
 
@@ -93,10 +98,10 @@ describe('OidcService under a concurrent first sign-in', () => {
       findUserByEmail: vi.fn().mockResolvedValue(undefined),
       insertUser: vi.fn().mockRejectedValue(unique()),
     });
-    await expect(conflicting['userFor'](claims, {})).rejects.toThrow('duplicate key');
+    await expect(userFor(conflicting)(claims, {})).rejects.toThrow('duplicate key');
     const broken = serviceWith({
       findUserByIdentity: vi.fn().mockRejectedValue(new Error('database down')),
     });
-    await expect(broken['userFor'](claims, {})).rejects.toThrow('database down');
+    await expect(userFor(broken)(claims, {})).rejects.toThrow('database down');
   });
 });

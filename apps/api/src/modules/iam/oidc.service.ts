@@ -1,4 +1,5 @@
 import { isUniqueViolation, type Database } from '@maxai/db';
+import type { PrincipalCache } from './principal-cache';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -86,6 +87,7 @@ export class OidcService {
     private readonly box: SecretBox,
     private readonly logger: Logger,
     private readonly options: OidcOptions,
+    private readonly cache?: PrincipalCache,
   ) {}
 
   /** The provider's authorization URL and the sealed state to keep in a cookie until the callback. */
@@ -242,6 +244,7 @@ export class OidcService {
         await this.repository.insertIdentity(tx, { ...identity, userId: user.id });
         await this.repository.markEmailVerified(tx, user.id);
       });
+      await this.cache?.invalidate({ users: [user.id] });
       await this.auth.recordAccountEvent(user.id, 'auth.identity_linked', meta, {
         changes: { provider: GOOGLE },
       });
