@@ -1,0 +1,24 @@
+import type { CallOptions, PortResult } from './provider';
+
+export interface WorkflowTrigger {
+  /** The workflow's webhook path (`/webhook/<path>`), as configured in n8n. */
+  webhookPath: string;
+  payload: Record<string, unknown>;
+  /**
+   * `sync`: n8n answers the workflow's result (Respond to Webhook / last node).
+   * `async`: n8n acknowledges at once and later posts the result to `callbackUrl`, signed.
+   */
+  mode: 'sync' | 'async';
+  callbackUrl?: string | undefined;
+}
+
+export interface WorkflowRun {
+  status: 'succeeded' | 'accepted' | 'failed';
+  executionId?: string | undefined;
+  output?: unknown;
+}
+
+/** Delegation of complex flows to n8n. */
+export interface WorkflowDelegatePort {
+  trigger(input: WorkflowTrigger, options?: CallOptions): Promise<PortResult<WorkflowRun>>;
+}
