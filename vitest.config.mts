@@ -25,6 +25,8 @@ export default defineConfig({
     alias: {
       '@maxai/core': here('./packages/core/src/index.ts'),
       '@maxai/db': here('./packages/db/src/index.ts'),
+      '@maxai/integrations': here('./packages/integrations/src/index.ts'),
+      '@maxai/simulators': here('./packages/simulators/src/index.ts'),
     },
   },
   test: {

@@ -1,0 +1,4 @@
+export * from './faults';
+export * from './server';
+export * from './webhooks';
+export { allVendorSimulators } from './vendors';
