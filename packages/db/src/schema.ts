@@ -12,6 +12,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  unique,
   uniqueIndex,
   uuid,
   type AnyPgColumn,
@@ -470,3 +471,131 @@ export const oneTimeTokens = pgTable(
   },
   (t) => [uniqueIndex('one_time_tokens_hash_key').on(t.tokenHash)],
 );
+
+/**
+ * Per-tenant data keys of envelope encryption: AES-256 keys wrapped by the master key (KMS port);
+ * the newest wraps new secrets, older ones still open what they sealed. Rotating the master key
+ * re-wraps these rows only (`npm run keys:rotate`); the secrets stay as they are.
+ */
+export const tenantDataKeys = pgTable(
+  'tenant_data_keys',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    /** Which master key wrapped it. */
+    kekId: text('kek_id').notNull(),
+    wrappedKey: text('wrapped_key').notNull(),
+    createdAt: createdAt(),
+    rewrappedAt: timestamp('rewrapped_at', { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    ...tenantPolicies('tenant_data_keys', t.tenantId),
+  ],
+).enableRLS();
+
+export const CONNECTION_STATUSES = ['active', 'needs_reauth', 'disconnected'] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+
+/**
+ * A tenant's (or one of its clients') credentials at a provider: OAuth tokens or an API key,
+ * sealed with the tenant's data key (`tenantId:connectionId` as associated data). Only
+ * non-secret facts (`attributes`, e.g. GoHighLevel's locationId) are stored in the clear.
+ */
+export const connections = pgTable(
+  'connections',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    clientId: uuid('client_id'),
+    provider: text('provider').notNull(),
+    authType: text('auth_type', { enum: ['oauth2', 'api_key'] }).notNull(),
+    name: text('name').notNull(),
+    status: text('status', { enum: CONNECTION_STATUSES }).notNull().default('active'),
+    credentialsSealed: text('credentials_sealed').notNull(),
+    attributes: jsonb('attributes').notNull().$type<Record<string, string>>().default({}),
+    accessExpiresAt: timestamp('access_expires_at', { withTimezone: true }),
+    lastRefreshedAt: timestamp('last_refreshed_at', { withTimezone: true }),
+    lastError: text('last_error'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('connections_id_key').on(t.id),
+    index('connections_expiry_idx').on(t.accessExpiresAt),
+    foreignKey({
+      columns: [t.tenantId, t.clientId],
+      foreignColumns: [clients.tenantId, clients.id],
+    }),
+    ...tenantPolicies('connections', t.tenantId),
+  ],
+).enableRLS();
+
+/**
+ * A pending OAuth connect: the one-time `state` (stored hashed), bound to tenant, client and
+ * user, with the PKCE verifier sealed; spent by the provider's callback within ten minutes.
+ */
+export const oauthStates = pgTable(
+  'oauth_states',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    stateHash: text('state_hash').notNull(),
+    clientId: uuid('client_id'),
+    userId: text('user_id').notNull(),
+    provider: text('provider').notNull(),
+    name: text('name').notNull(),
+    codeVerifierSealed: text('code_verifier_sealed'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.stateHash] }), ...tenantPolicies('oauth_states', t.tenantId)],
+).enableRLS();
+
+export const PORT_NAMES = [
+  'crm',
+  'calendar',
+  'voice',
+  'messaging',
+  'llm',
+  'payments',
+  'workflow',
+] as const;
+export type PortName = (typeof PORT_NAMES)[number];
+
+/**
+ * Which connection serves which port: per tenant, overridden per client, then per agent (the
+ * most specific binding wins).
+ */
+export const portBindings = pgTable(
+  'port_bindings',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    clientId: uuid('client_id'),
+    agentId: uuid('agent_id'),
+    port: text('port', { enum: PORT_NAMES }).notNull(),
+    connectionId: uuid('connection_id').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    unique('port_bindings_scope_key')
+      .on(t.tenantId, t.clientId, t.agentId, t.port)
+      .nullsNotDistinct(),
+    foreignKey({
+      columns: [t.tenantId, t.connectionId],
+      foreignColumns: [connections.tenantId, connections.id],
+    }).onDelete('cascade'),
+    ...tenantPolicies('port_bindings', t.tenantId),
+  ],
+).enableRLS();
