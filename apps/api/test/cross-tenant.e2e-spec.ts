@@ -57,8 +57,19 @@ async function seed(account: Account, clientName: string, agentName: string) {
       role: 'member',
     })
   ).json<{ id: string }>();
+  const connection = (
+    await api.post(`/v1/tenants/${account.tenantId}/connections`, {
+      provider: 'retell',
+      name: `${clientName} voice`,
+      clientId: client.id,
+      credentials: { apiKey: `key_${clientName.length}_secret_value` },
+    })
+  ).json<{ id: string }>();
   const me = (await api.get('/v1/me')).json<{ user: { id: string } }>();
   return {
+    connectionId: connection.id,
+    provider: 'google',
+    path: 'v2/list-calls',
     tenantId: account.tenantId,
     clientId: client.id,
     agentId: agent.id,

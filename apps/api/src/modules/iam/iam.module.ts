@@ -62,6 +62,7 @@ export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
             keyFile: config.MASTER_KEY_FILE,
             production: config.NODE_ENV === 'production',
           }),
+          config.MASTER_KEY_PREVIOUS.map((k) => Buffer.from(k, 'base64')),
         ),
     },
     {

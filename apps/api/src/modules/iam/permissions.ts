@@ -27,6 +27,9 @@ export const PERMISSIONS = [
   'prompts:read',
   'prompts:write',
   'prompts:publish',
+  'connections:read',
+  'connections:manage',
+  'connections:use',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -57,6 +60,8 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'agents:update',
     'prompts:read',
     'prompts:write',
+    'connections:read',
+    'connections:use',
   ],
   billing: ['tenants:read', 'clients:read', 'billing:read', 'billing:manage'],
   client_admin: [
@@ -70,6 +75,9 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'prompts:read',
     'prompts:write',
     'prompts:publish',
+    'connections:read',
+    'connections:manage',
+    'connections:use',
   ],
   client_editor: [
     'clients:read',
@@ -78,8 +86,10 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'agents:update',
     'prompts:read',
     'prompts:write',
+    'connections:read',
+    'connections:use',
   ],
-  client_viewer: ['clients:read', 'agents:read', 'prompts:read'],
+  client_viewer: ['clients:read', 'agents:read', 'prompts:read', 'connections:read'],
 };
 
 /** An API key's fixed grant: one tenant (or one client of it) and an explicit permission set. */

@@ -3,6 +3,7 @@ import { AuditModule } from '../../modules/audit/audit.module';
 import { IamModule } from '../../modules/iam/iam.module';
 import { SeedModule } from '../../modules/seed/seed.module';
 import { TenancyModule } from '../../modules/tenancy/tenancy.module';
+import { IntegrationsModule } from '../../modules/integrations/integrations.module';
 import { ConfigModule, type Role } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { DatabaseModule } from '../database/database.module';
@@ -32,6 +33,7 @@ export class AppModule {
         AuditModule,
         IamModule,
         TenancyModule,
+        IntegrationsModule,
         SeedModule,
       ],
       controllers: [HealthController],

@@ -117,6 +117,10 @@ export const configSchema = z
       })
       .optional()
       .or(z.literal('').transform(() => undefined)),
+    MASTER_KEY_PREVIOUS: csv.refine(
+      (keys) => keys.every((k) => Buffer.from(k, 'base64').length === 32),
+      { error: 'expected comma-separated 32-byte base64 keys' },
+    ),
     MASTER_KEY_FILE: z.string().min(1).default('./.data/master.key'),
     PUBLIC_URL: optionalUrl(['http:', 'https:'], 'an http(s):// URL').transform(
       (v) => v ?? 'http://localhost:3000',
@@ -156,6 +160,16 @@ export const configSchema = z
     PRINCIPAL_CACHE_TTL_MS: int(0, 300_000, 30_000),
     MFA_ISSUER: z.string().trim().min(1).max(64).default('MaxAI'),
     /** How often the worker roles sign each tenant's new audit events (0 disables). */
+    PROVIDERS: z
+      .enum(['sandbox', 'live'], { error: 'expected sandbox or live' })
+      .default('sandbox'),
+    SIMULATORS_URL: optionalUrl(['http:', 'https:'], 'an http(s):// URL').transform(
+      (v) => v ?? 'http://127.0.0.1:4010',
+    ),
+    GHL_CLIENT_ID: z.string().min(1).default('sandbox-ghl-client'),
+    GHL_CLIENT_SECRET: z.string().min(1).default('sandbox-ghl-secret'),
+    GOOGLE_CLIENT_ID: z.string().min(1).default('sandbox-google-client'),
+    GOOGLE_CLIENT_SECRET: z.string().min(1).default('sandbox-google-secret'),
     AUDIT_CHECKPOINT_INTERVAL_S: int(0, 604_800, 3600),
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
     OTEL_SERVICE_NAME: z.string().min(1).default('maxai-platform'),
@@ -182,6 +196,9 @@ export const SECRET_KEYS = [
   'MASTER_KEY',
   'SEED_ADMIN_PASSWORD',
   'SMTP_URL',
+  'MASTER_KEY_PREVIOUS',
+  'GHL_CLIENT_SECRET',
+  'GOOGLE_CLIENT_SECRET',
   'GOOGLE_OIDC_CLIENT_SECRET',
 ] as const;
 

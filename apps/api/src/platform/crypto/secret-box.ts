@@ -9,10 +9,23 @@ import path from 'node:path';
  */
 export class SecretBox {
   readonly keyId: string;
+  /** Earlier master keys still open what they sealed (during and after a rotation). */
+  private readonly previous: Map<string, Buffer>;
 
-  constructor(private readonly key: Buffer) {
-    if (key.length !== 32) throw new Error('the master key must be 32 bytes (AES-256)');
-    this.keyId = createHash('sha256').update(key).digest('base64url').slice(0, 8);
+  constructor(
+    private readonly key: Buffer,
+    previous: Buffer[] = [],
+  ) {
+    for (const k of [key, ...previous]) {
+      if (k.length !== 32) throw new Error('the master key must be 32 bytes (AES-256)');
+    }
+    this.keyId = masterKeyId(key);
+    this.previous = new Map(previous.map((k) => [masterKeyId(k), k]));
+  }
+
+  /** The raw master key, for the KMS adapter that wraps data keys with it. */
+  keyFor(keyId: string): Buffer | undefined {
+    return keyId === this.keyId ? this.key : this.previous.get(keyId);
   }
 
   /** A 32-byte key for one purpose (e.g. `csrf`), derived from the master key with HKDF. */
@@ -35,8 +48,9 @@ export class SecretBox {
     const [version, keyId, iv, tag, ciphertext] = sealed.split('.');
     if (version !== 'v1' || !keyId || !iv || !tag || ciphertext === undefined)
       throw new Error('not a sealed value');
-    if (keyId !== this.keyId) throw new Error(`sealed under another master key (${keyId})`);
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+    const key = this.keyFor(keyId);
+    if (!key) throw new Error(`sealed under an unknown master key (${keyId})`);
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(context));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([
@@ -44,6 +58,11 @@ export class SecretBox {
       decipher.final(),
     ]).toString('utf8');
   }
+}
+
+/** A master key's public name: the first 8 characters of its SHA-256, base64url. */
+export function masterKeyId(key: Buffer): string {
+  return createHash('sha256').update(key).digest('base64url').slice(0, 8);
 }
 
 /**

@@ -1,0 +1,55 @@
+import { Module } from '@nestjs/common';
+import type { KmsPort } from '@maxai/core';
+import type { DatabaseHandle } from '@maxai/db';
+import type { Logger } from 'pino';
+import { CONFIG } from '../../platform/config/config.module';
+import type { AppConfig } from '../../platform/config/config.schema';
+import { EnvKms, TenantSecrets } from '../../platform/crypto/envelope';
+import type { SecretBox } from '../../platform/crypto/secret-box';
+import { DATABASE } from '../../platform/database/database.module';
+import { ROOT_LOGGER } from '../../platform/logging/logging.module';
+import { AuditService } from '../audit/audit.service';
+import { SECRET_BOX } from '../iam/iam.module';
+import { ConnectionsController } from './connections.controller';
+import { ConnectionsRepository } from './connections.repository';
+import { ConnectionsService } from './connections.service';
+import { oauthApps } from './oauth-apps';
+import { ProxyService } from './proxy.service';
+
+export const KMS = Symbol('KMS');
+
+/** Connections to providers, the OAuth proxy, and the envelope encryption of their secrets. */
+@Module({
+  controllers: [ConnectionsController],
+  providers: [
+    { provide: KMS, inject: [SECRET_BOX], useFactory: (box: SecretBox) => new EnvKms(box) },
+    { provide: TenantSecrets, inject: [KMS], useFactory: (kms: KmsPort) => new TenantSecrets(kms) },
+    {
+      provide: ConnectionsService,
+      inject: [DATABASE, TenantSecrets, AuditService, CONFIG],
+      useFactory: (
+        database: DatabaseHandle,
+        secrets: TenantSecrets,
+        audit: AuditService,
+        config: AppConfig,
+      ) =>
+        new ConnectionsService(database.db, new ConnectionsRepository(), secrets, audit, {
+          publicUrl: config.PUBLIC_URL,
+          portalUrl: config.PORTAL_URL ?? config.PUBLIC_URL,
+          oauth: oauthApps(config),
+        }),
+    },
+    {
+      provide: ProxyService,
+      inject: [ConnectionsService, CONFIG, ROOT_LOGGER],
+      useFactory: (connections: ConnectionsService, config: AppConfig, logger: Logger) =>
+        new ProxyService(
+          connections,
+          { providers: config.PROVIDERS, simulatorsUrl: config.SIMULATORS_URL },
+          logger.child({ component: 'proxy' }),
+        ),
+    },
+  ],
+  exports: [ConnectionsService, TenantSecrets],
+})
+export class IntegrationsModule {}
