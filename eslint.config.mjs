@@ -54,6 +54,7 @@ export default tseslint.config(
       'apps/api/src/platform/app/run.ts',
       'packages/db/src/migrate-cli.ts',
       'apps/api/src/seed-cli.ts',
+      'apps/api/src/keys-rotate-cli.ts',
       'packages/simulators/src/cli.ts',
       'packages/db/drizzle.config.ts',
     ],

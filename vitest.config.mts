@@ -45,6 +45,8 @@ export default defineConfig({
         'apps/api/src/worker.ts',
         'apps/api/src/standalone.ts',
         'apps/api/src/seed-cli.ts',
+        'apps/api/src/keys-rotate-cli.ts',
+        'packages/simulators/src/cli.ts',
         // the entry points' preamble: starts tracing before anything else loads
         'apps/api/src/platform/tracing/register.ts',
         'packages/db/src/migrate-cli.ts',

@@ -191,7 +191,7 @@ export class ConnectionsController {
   @Authorize('connections:use')
   @ApiOperation({ summary: "Call the provider's API with the connection's credentials" })
   async forward(
-    @Param(new ZodValidationPipe(ConnectionParams.schema.passthrough())) p: ConnectionParams,
+    @Param(new ZodValidationPipe(ConnectionParams.schema.loose())) p: ConnectionParams,
     @Req() r: AuthenticatedRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {

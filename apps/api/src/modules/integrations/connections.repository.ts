@@ -1,4 +1,4 @@
-import { connections, oauthStates, type Tx } from '@maxai/db';
+import { connections, oauthStates, onlyRow, type Tx } from '@maxai/db';
 import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
 
 export type ConnectionRow = typeof connections.$inferSelect;
@@ -7,8 +7,7 @@ export type OAuthStateRow = typeof oauthStates.$inferSelect;
 /** SQL of connections and pending OAuth states; every call runs in its tenant's transaction. */
 export class ConnectionsRepository {
   async insert(tx: Tx, row: typeof connections.$inferInsert): Promise<ConnectionRow> {
-    const [created] = await tx.insert(connections).values(row).returning();
-    return created!;
+    return onlyRow(await tx.insert(connections).values(row).returning(), 'the new connection');
   }
 
   list(tx: Tx, tenantId: string): Promise<ConnectionRow[]> {

@@ -129,7 +129,7 @@ export class ConnectionsService {
   ): Promise<{ authorizeUrl: string; expiresAt: string }> {
     const spec = providerSpec(provider);
     const app = spec ? this.options.oauth[spec.name] : undefined;
-    if (!spec || spec.authType !== 'oauth2' || !app) {
+    if (spec?.authType !== 'oauth2' || !app) {
       throw new ProblemError('not-found', `No OAuth provider named ${provider}.`);
     }
     assertAllowed(caller, 'connections:manage', tenantId, input.clientId);
@@ -170,10 +170,9 @@ export class ConnectionsService {
     const spec = providerSpec(provider);
     const app = spec ? this.options.oauth[spec.name] : undefined;
     if (!spec || !app) throw new ProblemError('not-found', `No OAuth provider named ${provider}.`);
-    if (!params.state) throw invalidCallback('The state parameter is missing.');
-    const state = await withSystem(this.db, (tx) =>
-      this.repository.spendState(tx, sha256(params.state!)),
-    );
+    const given = params.state;
+    if (!given) throw invalidCallback('The state parameter is missing.');
+    const state = await withSystem(this.db, (tx) => this.repository.spendState(tx, sha256(given)));
     if (state?.provider !== spec.name) {
       throw invalidCallback('This connect link is unknown, used or expired. Start again.');
     }
@@ -181,14 +180,10 @@ export class ConnectionsService {
       throw invalidCallback(`The provider refused the connection (${params.error ?? 'no code'}).`);
     }
     const tenantId = state.tenantId;
-    const verifier = state.codeVerifierSealed
+    const sealedVerifier = state.codeVerifierSealed;
+    const verifier = sealedVerifier
       ? await withTenant(this.db, tenantId, (tx) =>
-          this.secrets.open(
-            tx,
-            tenantId,
-            state.codeVerifierSealed!,
-            `oauth-state:${state.stateHash}`,
-          ),
+          this.secrets.open(tx, tenantId, sealedVerifier, `oauth-state:${state.stateHash}`),
         )
       : undefined;
     const tokens = await app.provider

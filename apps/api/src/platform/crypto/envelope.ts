@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { KmsPort } from '@maxai/core';
 import { tenantDataKeys, type Tx } from '@maxai/db';
 import { and, desc, eq } from 'drizzle-orm';
+import { uuidv7 } from 'uuidv7';
 import type { SecretBox } from './secret-box';
 
 /**
@@ -17,8 +18,10 @@ export class EnvKms implements KmsPort {
   }
 
   wrap(dataKey: Buffer, context: string): Promise<{ keyId: string; wrapped: string }> {
-    const key = this.box.keyFor(this.box.keyId)!;
-    return Promise.resolve({ keyId: this.box.keyId, wrapped: gcmSeal(key, dataKey, context) });
+    return Promise.resolve({
+      keyId: this.box.keyId,
+      wrapped: gcmSeal(this.box.currentKey, dataKey, context),
+    });
   }
 
   unwrap(wrapped: string, keyId: string, context: string): Promise<Buffer> {
@@ -83,18 +86,11 @@ export class TenantSecrets {
       .limit(1);
     if (row) return { id: row.id, key: await this.unwrapRow(row) };
     const key = randomBytes(32);
-    const [created] = await tx
-      .insert(tenantDataKeys)
-      .values({ tenantId, kekId: '', wrappedKey: '' })
-      .returning();
-    const context = dataKeyContext(tenantId, created!.id);
-    const { keyId, wrapped } = await this.kms.wrap(key, context);
-    await tx
-      .update(tenantDataKeys)
-      .set({ kekId: keyId, wrappedKey: wrapped })
-      .where(and(eq(tenantDataKeys.tenantId, tenantId), eq(tenantDataKeys.id, created!.id)));
-    this.keys.set(`${tenantId}:${created!.id}`, key);
-    return { id: created!.id, key };
+    const id = uuidv7();
+    const { keyId, wrapped } = await this.kms.wrap(key, dataKeyContext(tenantId, id));
+    await tx.insert(tenantDataKeys).values({ tenantId, id, kekId: keyId, wrappedKey: wrapped });
+    this.keys.set(`${tenantId}:${id}`, key);
+    return { id, key };
   }
 
   private async keyById(tx: Tx, tenantId: string, id: string): Promise<Buffer> {

@@ -68,7 +68,7 @@ describe('SecretBox', () => {
   it('names the other master key when a value was sealed under it', () => {
     const other = new SecretBox(randomBytes(32));
     const sealed = other.seal('secret');
-    expect(() => box.open(sealed)).toThrow(`sealed under another master key (${other.keyId})`);
+    expect(() => box.open(sealed)).toThrow(`sealed under an unknown master key (${other.keyId})`);
   });
 
   it.each([
@@ -150,5 +150,16 @@ describe('loadMasterKey', () => {
     expect(loadMasterKey({ masterKey: undefined, keyFile, production: false }).equals(key)).toBe(
       true,
     );
+  });
+});
+
+describe('SecretBox with previous master keys', () => {
+  it('opens what an earlier key sealed and seals under the current one', () => {
+    const old = randomBytes(32);
+    const sealed = new SecretBox(old).seal('value', 'ctx');
+    const rotated = new SecretBox(randomBytes(32), [old]);
+    expect(rotated.open(sealed, 'ctx')).toBe('value');
+    expect(rotated.seal('value', 'ctx').split('.')[1]).toBe(rotated.keyId);
+    expect(() => new SecretBox(randomBytes(32), [randomBytes(16)])).toThrow(/32 bytes/);
   });
 });

@@ -23,7 +23,12 @@ export class SecretBox {
     this.previous = new Map(previous.map((k) => [masterKeyId(k), k]));
   }
 
-  /** The raw master key, for the KMS adapter that wraps data keys with it. */
+  /** The current master key, for the KMS adapter that wraps data keys with it. */
+  get currentKey(): Buffer {
+    return this.key;
+  }
+
+  /** A master key by id (current or previous). */
   keyFor(keyId: string): Buffer | undefined {
     return keyId === this.keyId ? this.key : this.previous.get(keyId);
   }
