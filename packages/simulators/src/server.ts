@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { FaultBook, type Fault } from './faults';
 import { WebhookSender } from './webhooks';
@@ -104,9 +105,8 @@ export async function createSimulatorServer(
     context,
     async listen(port = 0) {
       await app.listen({ port, host: '127.0.0.1' });
-      const address = app.server.address();
-      const bound = typeof address === 'object' && address ? address.port : port;
-      return `http://127.0.0.1:${bound}`;
+      const { port: bound } = app.server.address() as AddressInfo;
+      return `http://127.0.0.1:${String(bound)}`;
     },
     close: () => app.close(),
   };
