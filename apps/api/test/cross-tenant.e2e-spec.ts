@@ -65,8 +65,16 @@ async function seed(account: Account, clientName: string, agentName: string) {
       credentials: { apiKey: `key_${clientName.length}_secret_value` },
     })
   ).json<{ id: string }>();
+  const binding = (
+    await api.put(`/v1/tenants/${account.tenantId}/bindings/voice`, {
+      connectionId: connection.id,
+      clientId: client.id,
+    })
+  ).json<{ id: string }>();
   const me = (await api.get('/v1/me')).json<{ user: { id: string } }>();
   return {
+    bindingId: binding.id,
+    port: 'voice',
     connectionId: connection.id,
     provider: 'google',
     path: 'v2/list-calls',
@@ -128,7 +136,9 @@ describe('cross-tenant access', () => {
     for (const op of operations().filter((o) => o.params.includes('tenantId'))) {
       for (const ids of scenarios) {
         const url = fill(op.path, ids);
-        if (ids !== victimIds && !op.params.some((p) => ids[p] === victimIds[p])) continue;
+        // Only ids can be foreign: a constant parameter (a port name) is the same for both.
+        const foreign = (p: string) => ids[p] === victimIds[p] && attackerIds[p] !== victimIds[p];
+        if (ids !== victimIds && !op.params.some(foreign)) continue;
         const res = await call(attacker.token, op.method, url);
         checked.push(`${op.method} ${url} -> ${res.statusCode}`);
         expect([403, 404], `${op.method} ${url}`).toContain(res.statusCode);

@@ -68,6 +68,7 @@ export function as(app: NestFastifyApplication, token: string) {
     get: (url: string) => app.inject({ method: 'GET', url, headers }),
     post: (url: string, payload: object) => app.inject({ method: 'POST', url, headers, payload }),
     patch: (url: string, payload: object) => app.inject({ method: 'PATCH', url, headers, payload }),
+    put: (url: string, payload: object) => app.inject({ method: 'PUT', url, headers, payload }),
     delete: (url: string) => app.inject({ method: 'DELETE', url, headers }),
   };
 }

@@ -10,6 +10,8 @@ import { DATABASE } from '../../platform/database/database.module';
 import { ROOT_LOGGER } from '../../platform/logging/logging.module';
 import { AuditService } from '../audit/audit.service';
 import { SECRET_BOX } from '../iam/iam.module';
+import { BindingsController } from './bindings.controller';
+import { BindingsService } from './bindings.service';
 import { ConnectionsController } from './connections.controller';
 import { ConnectionsRepository } from './connections.repository';
 import { ConnectionsService } from './connections.service';
@@ -20,7 +22,7 @@ export const KMS = Symbol('KMS');
 
 /** Connections to providers, the OAuth proxy, and the envelope encryption of their secrets. */
 @Module({
-  controllers: [ConnectionsController],
+  controllers: [ConnectionsController, BindingsController],
   providers: [
     { provide: KMS, inject: [SECRET_BOX], useFactory: (box: SecretBox) => new EnvKms(box) },
     { provide: TenantSecrets, inject: [KMS], useFactory: (kms: KmsPort) => new TenantSecrets(kms) },
@@ -40,6 +42,12 @@ export const KMS = Symbol('KMS');
         }),
     },
     {
+      provide: BindingsService,
+      inject: [DATABASE, AuditService],
+      useFactory: (database: DatabaseHandle, audit: AuditService) =>
+        new BindingsService(database.db, new ConnectionsRepository(), audit),
+    },
+    {
       provide: ProxyService,
       inject: [ConnectionsService, CONFIG, ROOT_LOGGER],
       useFactory: (connections: ConnectionsService, config: AppConfig, logger: Logger) =>
@@ -50,6 +58,6 @@ export const KMS = Symbol('KMS');
         ),
     },
   ],
-  exports: [ConnectionsService, TenantSecrets],
+  exports: [ConnectionsService, BindingsService, TenantSecrets],
 })
 export class IntegrationsModule {}
