@@ -75,8 +75,8 @@ export class GhlCalendar implements CalendarPort {
         .map((e) => [Math.max(Date.parse(e.startTime), from), Math.min(Date.parse(e.endTime), to)])
         .sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0))
         .map(([start = 0, end = 0]) => ({
-          start: formatInZone(start, query.timeZone),
-          end: formatInZone(end, query.timeZone),
+          start: formatInZone(start, query.timeZone, 'gohighlevel'),
+          end: formatInZone(end, query.timeZone, 'gohighlevel'),
         }));
     }
     return { data: result };
@@ -110,8 +110,8 @@ export class GhlCalendar implements CalendarPort {
         calendarId: input.calendarId,
         locationId: this.options.locationId,
         contactId,
-        startTime: formatInZone(input.start, input.timeZone),
-        endTime: formatInZone(input.end, input.timeZone),
+        startTime: formatInZone(input.start, input.timeZone, 'gohighlevel'),
+        endTime: formatInZone(input.end, input.timeZone, 'gohighlevel'),
         title: input.title,
         appointmentStatus: 'confirmed',
         address: input.location,
@@ -195,8 +195,8 @@ export class GhlCalendar implements CalendarPort {
       id: body.id,
       calendarId: body.calendarId,
       title: body.title ?? '',
-      start: formatInZone(body.startTime, timeZone),
-      end: formatInZone(body.endTime, timeZone),
+      start: formatInZone(body.startTime, timeZone, 'gohighlevel'),
+      end: formatInZone(body.endTime, timeZone, 'gohighlevel'),
       timeZone,
       status: eventStatusFromGhl(body.appointmentStatus),
       attendees,

@@ -128,8 +128,8 @@ export class GoogleCalendar implements CalendarPort {
         });
       }
       result[id] = (entry.busy ?? []).map((b) => ({
-        start: formatInZone(b.start, query.timeZone),
-        end: formatInZone(b.end, query.timeZone),
+        start: formatInZone(b.start, query.timeZone, 'google'),
+        end: formatInZone(b.end, query.timeZone, 'google'),
       }));
     }
     return { data: result };
@@ -172,8 +172,14 @@ export class GoogleCalendar implements CalendarPort {
           summary: input.title,
           description: input.description,
           location: input.location,
-          start: { dateTime: formatInZone(input.start, input.timeZone), timeZone: input.timeZone },
-          end: { dateTime: formatInZone(input.end, input.timeZone), timeZone: input.timeZone },
+          start: {
+            dateTime: formatInZone(input.start, input.timeZone, 'google'),
+            timeZone: input.timeZone,
+          },
+          end: {
+            dateTime: formatInZone(input.end, input.timeZone, 'google'),
+            timeZone: input.timeZone,
+          },
           attendees: (input.attendees ?? [])
             .filter((a) => a.email)
             .map((a) => ({ email: a.email, displayName: a.name })),
@@ -218,8 +224,8 @@ export class GoogleCalendar implements CalendarPort {
       id: body.id,
       calendarId,
       title: body.summary ?? '',
-      start: formatInZone(instantOf(body.start), zone),
-      end: formatInZone(instantOf(body.end), zone),
+      start: formatInZone(instantOf(body.start), zone, 'google'),
+      end: formatInZone(instantOf(body.end), zone, 'google'),
       timeZone: body.start.timeZone ?? zone,
       status,
       attendees: (body.attendees ?? []).map((a) => ({ email: a.email, name: a.displayName })),
