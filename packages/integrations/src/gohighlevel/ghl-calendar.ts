@@ -72,11 +72,14 @@ export class GhlCalendar implements CalendarPort {
       ]);
       result[calendarId] = [...appointments, ...blocked]
         .filter((e) => eventStatusFromGhl(e.appointmentStatus) !== 'cancelled')
-        .map((e) => [Math.max(Date.parse(e.startTime), from), Math.min(Date.parse(e.endTime), to)])
-        .sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0))
-        .map(([start = 0, end = 0]) => ({
-          start: formatInZone(start, query.timeZone, 'gohighlevel'),
-          end: formatInZone(end, query.timeZone, 'gohighlevel'),
+        .map((e) => ({
+          from: Math.max(Date.parse(e.startTime), from),
+          to: Math.min(Date.parse(e.endTime), to),
+        }))
+        .sort((a, b) => a.from - b.from)
+        .map((b) => ({
+          start: formatInZone(b.from, query.timeZone, 'gohighlevel'),
+          end: formatInZone(b.to, query.timeZone, 'gohighlevel'),
         }));
     }
     return { data: result };

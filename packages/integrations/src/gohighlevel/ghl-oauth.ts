@@ -51,12 +51,10 @@ export function ghlOAuth(options: GhlOAuthOptions): GhlOAuthProvider {
     form: Record<string, string | undefined>,
     headers?: Record<string, string>,
   ) => {
-    const answer = await postTokenForm(
-      http,
-      '/oauth/token',
-      { ...form, user_type: options.userType },
-      headers,
-    );
+    const answer = await postTokenForm(http, '/oauth/token', {
+      ...form,
+      user_type: options.userType,
+    });
     return tokensFrom(answer, attributesOf(answer), 'gohighlevel');
   };
   const client = (c: OAuthClientCredentials) => ({
