@@ -21,7 +21,7 @@ export function formatInZone(
   const at = Math.floor(ms / 1000) * 1000;
   let format: Intl.DateTimeFormat;
   try {
-    format = new Intl.DateTimeFormat('en-US', {
+    format = new Intl.DateTimeFormat('sv-SE', {
       timeZone,
       hourCycle: 'h23',
       year: 'numeric',
@@ -39,9 +39,8 @@ export function formatInZone(
       cause,
     });
   }
-  const parts = format.formatToParts(new Date(at));
-  const part = (type: string): string => parts.find((p) => p.type === type)?.value ?? '00';
-  const local = `${part('year')}-${part('month')}-${part('day')}T${part('hour')}:${part('minute')}:${part('second')}`;
+  // Swedish formats as ISO 8601 (`2026-12-01 09:00:00`).
+  const local = format.format(new Date(at)).replace(' ', 'T');
   const offsetMin = Math.round((Date.parse(`${local}Z`) - at) / 60_000);
   if (offsetMin === 0) return `${local}Z`;
   const sign = offsetMin < 0 ? '-' : '+';

@@ -6,6 +6,7 @@ import {
   eventIdFor,
   eventStatusFromGhl,
   GhlCalendar,
+  GhlCrm,
   GhlMessaging,
   ghlOAuth,
   GoogleCalendar,
@@ -19,8 +20,8 @@ import { formatInZone } from '../src/zoned-time';
 /** A fetch that answers the queued JSON bodies in order, recording the requests. */
 function fakeFetch(...answers: { status?: number; body: unknown }[]) {
   const requests: { url: string; init: RequestInit | undefined }[] = [];
-  const impl = (input: string | URL | Request, init?: RequestInit) => {
-    requests.push({ url: String(input), init });
+  const impl = (input: URL, init?: RequestInit) => {
+    requests.push({ url: input.toString(), init });
     const answer = answers.shift() ?? { status: 500, body: {} };
     return Promise.resolve(
       new Response(JSON.stringify(answer.body), {
@@ -29,7 +30,7 @@ function fakeFetch(...answers: { status?: number; body: unknown }[]) {
       }),
     );
   };
-  return { fetch: impl as typeof fetch, requests };
+  return { fetch: impl as unknown as typeof fetch, requests };
 }
 const token = () => Promise.resolve('tok');
 
@@ -157,7 +158,7 @@ describe('token answers', () => {
       redirectUri: 'r',
     });
     expect(tokens.attributes).toEqual({ userType: 'Location' });
-    expect(String(fake.requests[0]?.init?.body)).toContain('user_type=Location');
+    expect(fake.requests[0]?.init?.body as string).toContain('user_type=Location');
     expect(fake.requests[0]?.url).toBe('https://api.example/oauth/token');
     const refreshed = await provider.refresh({
       client: { clientId: 'id', clientSecret: 'sec' },
@@ -353,9 +354,60 @@ describe('GoHighLevel mappings', () => {
     });
     expect(booked.data).toMatchObject({ description: 'n', location: undefined });
     expect(booked.data.attendees).toEqual([
-      { name: 'no details', contactId: 'new-contact' },
-      { phone: '+15550000000' },
+      { name: 'no details' },
+      { phone: '+15550000000', contactId: 'new-contact' },
     ]);
+  });
+});
+
+describe('GoHighLevel edge cases', () => {
+  it('an appointment without attendees is refused before any call', async () => {
+    const fake = fakeFetch();
+    const calendar = new GhlCalendar({
+      baseUrl: 'https://ghl.example',
+      accessToken: token,
+      locationId: 'l',
+      fetch: fake.fetch,
+    });
+    await expect(
+      calendar.createEvent({
+        calendarId: 'c',
+        title: 't',
+        start: '2026-12-01T10:00:00Z',
+        end: '2026-12-01T11:00:00Z',
+        timeZone: 'UTC',
+      }),
+    ).rejects.toMatchObject({ kind: 'invalid' });
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('an opportunity without a value reads as undefined', async () => {
+    const fake = fakeFetch({
+      status: 201,
+      body: {
+        opportunity: {
+          id: 'o',
+          contactId: 'c',
+          pipelineId: 'p',
+          pipelineStageId: 's',
+          name: 'n',
+          status: 'open',
+          monetaryValue: null,
+        },
+      },
+    });
+    const crm = new GhlCrm({
+      baseUrl: 'https://ghl.example',
+      accessToken: token,
+      locationId: 'l',
+      fetch: fake.fetch,
+    });
+    const { data } = await crm.createOpportunity(
+      { contactId: 'c', pipelineId: 'p', stageId: 's', name: 'n' },
+      { idempotencyKey: 'k' },
+    );
+    expect(data.monetaryValue).toBeUndefined();
+    expect(new Headers(fake.requests[0]?.init?.headers).get('idempotency-key')).toBe('k');
   });
 });
 

@@ -3,10 +3,10 @@
  * Google Calendar renders `dateTime` in a requested `timeZone` and GoHighLevel renders
  * appointment times in the calendar's zone.
  */
-export function formatInZone(instant: number | string, timeZone: string): string {
-  const ms = typeof instant === 'number' ? instant : Date.parse(instant);
+export function formatInZone(ms: number, timeZone: string): string {
   const at = Math.floor(ms / 1000) * 1000;
-  const parts = new Intl.DateTimeFormat('en-US', {
+  // Swedish formats as ISO 8601 (`2026-12-01 09:00:00`).
+  const local = new Intl.DateTimeFormat('sv-SE', {
     timeZone,
     hourCycle: 'h23',
     year: 'numeric',
@@ -15,9 +15,9 @@ export function formatInZone(instant: number | string, timeZone: string): string
     hour: '2-digit',
     minute: '2-digit',
     second: '2-digit',
-  }).formatToParts(new Date(at));
-  const part = (type: string): string => parts.find((p) => p.type === type)?.value ?? '00';
-  const local = `${part('year')}-${part('month')}-${part('day')}T${part('hour')}:${part('minute')}:${part('second')}`;
+  })
+    .format(new Date(at))
+    .replace(' ', 'T');
   const offsetMin = Math.round((Date.parse(`${local}Z`) - at) / 60_000);
   if (offsetMin === 0) return `${local}Z`;
   const sign = offsetMin < 0 ? '-' : '+';

@@ -73,6 +73,57 @@ describe('GoHighLevel simulator fidelity', () => {
     expect(invalid).toMatchObject({ status: 401, body: { message: 'version header is invalid' } });
   });
 
+  it('every API route answers 401 without a valid token', async () => {
+    const routes: [string, string][] = [
+      ['POST', '/ghl/oauth/locationToken'],
+      ['POST', '/ghl/contacts/upsert'],
+      ['GET', '/ghl/contacts/x'],
+      ['POST', '/ghl/contacts/search'],
+      ['POST', '/ghl/contacts/x/notes'],
+      ['POST', '/ghl/contacts/x/tags'],
+      ['DELETE', '/ghl/contacts/x/tags'],
+      ['POST', '/ghl/opportunities/'],
+      ['PUT', '/ghl/opportunities/x'],
+      ['GET', '/ghl/calendars/events'],
+      ['GET', '/ghl/calendars/blocked-slots'],
+      ['POST', '/ghl/calendars/events/appointments'],
+      ['PUT', '/ghl/calendars/events/appointments/x'],
+      ['DELETE', '/ghl/calendars/events/x'],
+      ['POST', '/ghl/conversations/messages'],
+      ['GET', '/ghl/conversations/messages/x'],
+    ];
+    for (const [method, path] of routes) {
+      const res = await call(method, path, method === 'GET' ? undefined : {}, {
+        authorization: 'Bearer nope',
+      });
+      expect({ method, path, status: res.status }).toEqual({ method, path, status: 401 });
+    }
+  });
+
+  it('upsert replaces tags when given; search works without filters or a page limit', async () => {
+    const base = { locationId: GHL_SANDBOX_LOCATION, email: 'tags@example.com' };
+    await call('POST', '/ghl/contacts/upsert', { ...base, tags: ['a', 'b'] });
+    const replaced = await call('POST', '/ghl/contacts/upsert', { ...base, tags: ['c'] });
+    expect(replaced.body).toMatchObject({ new: false, contact: { tags: ['c'] } });
+    const found = await call('POST', '/ghl/contacts/search', {
+      locationId: GHL_SANDBOX_LOCATION,
+      filters: [{ field: 'city', value: 'x' }],
+    });
+    expect(found.body).toMatchObject({ total: 1 });
+    expect(
+      (
+        await call('POST', '/ghl/contacts/search', {
+          locationId: GHL_SANDBOX_LOCATION,
+          pageLimit: 0,
+        })
+      ).body,
+    ).toMatchObject({ total: 1 });
+    expect((await control('calendars', {})).body).toMatchObject({
+      id: expect.any(String),
+      timeZone: 'America/New_York',
+    });
+  });
+
   it('answers 401 with GoHighLevel’s body for a missing or unknown bearer token', async () => {
     const res = await fetch(`${url}/ghl/contacts/abc`, { headers: { version: '2021-07-28' } });
     expect(res.status).toBe(401);

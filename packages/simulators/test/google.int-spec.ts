@@ -97,6 +97,36 @@ describe('Google simulator fidelity', () => {
     });
   });
 
+  it('every Calendar route answers 401 without a valid token', async () => {
+    token = 'nope';
+    const routes: [string, string][] = [
+      ['POST', '/google/calendar/v3/freeBusy'],
+      ['GET', '/google/calendar/v3/calendars/primary/events'],
+      ['POST', '/google/calendar/v3/calendars/primary/events'],
+      ['GET', '/google/calendar/v3/calendars/primary/events/x'],
+      ['DELETE', '/google/calendar/v3/calendars/primary/events/x'],
+    ];
+    for (const [method, path] of routes) {
+      const res = await call(method, path, method === 'POST' ? {} : undefined);
+      expect({ path, status: res.status }).toEqual({ path, status: 401 });
+    }
+  });
+
+  it('authorize without a scope; an insert with offsets only takes the calendar zone', async () => {
+    const { scope: _scope, ...noScope } = baseAuth;
+    const back = await authorize(noScope);
+    expect(back.location.searchParams.get('scope')).toBe('');
+    const made = await call('POST', '/google/calendar/v3/calendars/primary/events', {
+      start: { dateTime: '2026-06-01T10:00:00Z' },
+      end: { dateTime: '2026-06-01T11:00:00Z' },
+    });
+    expect(made.body).toMatchObject({
+      summary: '',
+      attendees: [],
+      start: { dateTime: '2026-06-01T06:00:00-04:00', timeZone: 'America/New_York' },
+    });
+  });
+
   it('OAuth: only the first consent yields a refresh token unless prompt=consent', async () => {
     const first = await authorize({ ...baseAuth, access_type: 'offline', state: 'a' });
     const second = await authorize({ ...baseAuth, access_type: 'offline' });

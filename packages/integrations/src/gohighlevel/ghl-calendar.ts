@@ -107,7 +107,7 @@ export class GhlCalendar implements CalendarPort {
   /** POST /calendars/events/appointments (docs/ghl/calendars/create-appointment). */
   async createEvent(input: EventInput, options?: CallOptions): Promise<PortResult<CalendarEvent>> {
     const attendees = input.attendees ?? [];
-    const contactId = await this.contactFor(attendees, options);
+    const { contactId, attendee } = await this.contactFor(attendees, options);
     const res = await this.http.request<GhlEventBody>('POST', '/calendars/events/appointments', {
       json: {
         calendarId: input.calendarId,
@@ -124,9 +124,7 @@ export class GhlCalendar implements CalendarPort {
       idempotencyKey: options?.idempotencyKey,
       signal: options?.signal,
     });
-    const withContact = attendees.length
-      ? attendees.map((a, i) => (i === 0 ? { ...a, contactId } : a))
-      : [{ contactId }];
+    const withContact = attendees.map((a) => (a === attendee ? { ...a, contactId } : a));
     return { data: this.toEvent(res.body, input.timeZone, withContact, input.description) };
   }
 
@@ -161,9 +159,13 @@ export class GhlCalendar implements CalendarPort {
     return res.body.events;
   }
 
-  private async contactFor(attendees: Attendee[], options?: CallOptions): Promise<string> {
-    const known = attendees.find((a) => a.contactId)?.contactId;
-    if (known) return known;
+  /** The attendee the appointment is for, and its GoHighLevel contact. */
+  private async contactFor(
+    attendees: Attendee[],
+    options?: CallOptions,
+  ): Promise<{ contactId: string; attendee: Attendee }> {
+    const known = attendees.find((a) => a.contactId);
+    if (known?.contactId) return { contactId: known.contactId, attendee: known };
     const person = attendees.find((a) => a.email ?? a.phone);
     if (!person) {
       throw new ProviderError({
@@ -185,7 +187,7 @@ export class GhlCalendar implements CalendarPort {
         signal: options?.signal,
       },
     );
-    return res.body.contact.id;
+    return { contactId: res.body.contact.id, attendee: person };
   }
 
   private toEvent(

@@ -47,10 +47,7 @@ export function ghlOAuth(options: GhlOAuthOptions): GhlOAuthProvider {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     describeError: describeGhlError,
   });
-  const token = async (
-    form: Record<string, string | undefined>,
-    headers?: Record<string, string>,
-  ) => {
+  const token = async (form: Record<string, string | undefined>) => {
     const answer = await postTokenForm(http, '/oauth/token', {
       ...form,
       user_type: options.userType,

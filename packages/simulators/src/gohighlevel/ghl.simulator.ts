@@ -103,6 +103,8 @@ interface GhlEvent {
   locationId: string;
   contactId?: string | undefined;
   title: string;
+  /** The calendar's zone, in which GoHighLevel renders the times. */
+  timeZone: string;
   startMs: number;
   endMs: number;
   appointmentStatus: string;
@@ -291,7 +293,7 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
   };
 
   const renderEvent = (event: GhlEvent) => {
-    const zone = calendars.get(event.calendarId)?.timeZone ?? 'UTC';
+    const zone = event.timeZone;
     return {
       id: event.id,
       calendarId: event.calendarId,
@@ -376,7 +378,7 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
           companyId: GHL_SANDBOX_COMPANY,
           locationId:
             userType === 'Location' ? (text(q.locationId) ?? GHL_SANDBOX_LOCATION) : undefined,
-          scope: text(q.scope) ?? '',
+          scope: scalar(q.scope),
         });
         const target = new URL(redirectUri);
         target.searchParams.set('code', code);
@@ -398,7 +400,7 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
         const invalidGrant = (description: string) =>
           reply.code(400).send({ error: 'invalid_grant', error_description: description });
         if (form.grant_type === 'authorization_code') {
-          const code = codes.get(text(form.code) ?? '');
+          const code = codes.get(scalar(form.code));
           if (!code || code.used || code.clientId !== clientId) {
             return invalidGrant('Invalid grant: authorization code is invalid');
           }
@@ -410,7 +412,7 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
           return mint(code, clientId);
         }
         if (form.grant_type === 'refresh_token') {
-          const refresh = refreshTokens.get(text(form.refresh_token) ?? '');
+          const refresh = refreshTokens.get(scalar(form.refresh_token));
           // Refresh tokens are single use: the answer carries the next one.
           if (!refresh || refresh.used || refresh.clientId !== clientId) {
             return invalidGrant('Invalid grant: refresh token is invalid');
@@ -558,7 +560,7 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
           locationId: grant.locationId,
           contactId: contact.id,
           pipelineId: scalar(body.pipelineId),
-          pipelineStageId: text(body.pipelineStageId) ?? '',
+          pipelineStageId: scalar(body.pipelineStageId),
           name: scalar(body.name),
           status,
           monetaryValue: typeof body.monetaryValue === 'number' ? body.monetaryValue : undefined,
@@ -628,11 +630,11 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
         const body = fields(request.body);
         const grant = locationScope(request, reply, text(body.locationId));
         if (!grant) return reply;
-        const calendar = calendars.get(text(body.calendarId) ?? '');
+        const calendar = calendars.get(scalar(body.calendarId));
         if (calendar?.locationId !== grant.locationId) {
           return fail(reply, 400, 'Calendar not found');
         }
-        const contact = contacts.get(text(body.contactId) ?? '');
+        const contact = contacts.get(scalar(body.contactId));
         if (contact?.locationId !== grant.locationId) {
           return fail(reply, 400, 'Contact not found');
         }
@@ -661,6 +663,7 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
         const event: GhlEvent = {
           id: newId(),
           calendarId: calendar.id,
+          timeZone: calendar.timeZone,
           locationId: calendar.locationId,
           contactId: contact.id,
           title: text(body.title) ?? 'Appointment',
@@ -721,7 +724,7 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
         if (!grant) return reply;
         const body = fields(request.body);
         if (body.type !== 'SMS') return fail(reply, 422, ['type must be SMS (simulator subset)']);
-        const contact = contacts.get(text(body.contactId) ?? '');
+        const contact = contacts.get(scalar(body.contactId));
         if (contact?.locationId !== grant.locationId) {
           return fail(reply, 400, 'Contact not found');
         }
@@ -790,7 +793,7 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
 
       /** Expires an access token now: the next call with it answers 401. */
       app.post('/tokens/expire', (request, reply) => {
-        const token = accessTokens.get(text(fields(request.body).accessToken) ?? '');
+        const token = accessTokens.get(scalar(fields(request.body).accessToken));
         if (!token) return reply.code(404).send({ error: 'unknown token' });
         token.expiresAt = 0;
         return { expired: true };
@@ -827,7 +830,7 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
       /** Seeds a busy interval: an appointment (default) or a blocked slot. */
       app.post('/slots', (request, reply) => {
         const body = fields(request.body);
-        const calendar = calendars.get(text(body.calendarId) ?? '');
+        const calendar = calendars.get(scalar(body.calendarId));
         const startMs = Date.parse(scalar(body.startTime));
         const endMs = Date.parse(scalar(body.endTime));
         if (!calendar || Number.isNaN(startMs) || Number.isNaN(endMs)) {
@@ -836,6 +839,7 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
         const event: GhlEvent = {
           id: newId(),
           calendarId: calendar.id,
+          timeZone: calendar.timeZone,
           locationId: calendar.locationId,
           contactId: text(body.contactId),
           title: text(body.title) ?? 'Busy',

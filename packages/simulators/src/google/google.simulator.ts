@@ -214,13 +214,13 @@ export function googleSimulator(): VendorSimulator {
         codes.set(code, {
           clientId,
           redirectUri,
-          scope: text(q.scope) ?? '',
+          scope: scalar(q.scope),
           offline,
           codeChallenge: challenge,
           used: false,
         });
         target.searchParams.set('code', code);
-        target.searchParams.set('scope', text(q.scope) ?? '');
+        target.searchParams.set('scope', scalar(q.scope));
         return reply.redirect(target.toString(), 302);
       });
 
@@ -236,7 +236,7 @@ export function googleSimulator(): VendorSimulator {
         const invalidGrant = (description: string) =>
           reply.code(400).send({ error: 'invalid_grant', error_description: description });
         if (form.grant_type === 'authorization_code') {
-          const code = codes.get(text(form.code) ?? '');
+          const code = codes.get(scalar(form.code));
           if (!code || code.used || code.clientId !== clientId)
             return invalidGrant('Malformed auth code.');
           if (text(form.redirect_uri) !== code.redirectUri) {
@@ -264,7 +264,7 @@ export function googleSimulator(): VendorSimulator {
           };
         }
         if (form.grant_type === 'refresh_token') {
-          const refresh = refreshTokens.get(text(form.refresh_token) ?? '');
+          const refresh = refreshTokens.get(scalar(form.refresh_token));
           if (refresh?.clientId !== clientId) {
             return invalidGrant('Token has been expired or revoked.');
           }
@@ -394,7 +394,7 @@ export function googleSimulator(): VendorSimulator {
             id,
             calendarId: calendar.id,
             status: body.status === 'tentative' ? 'tentative' : 'confirmed',
-            summary: text(body.summary) ?? '',
+            summary: scalar(body.summary),
             description: text(body.description),
             location: text(body.location),
             startMs: start.ms,
@@ -445,7 +445,7 @@ export function googleSimulator(): VendorSimulator {
       });
 
       app.post('/tokens/expire', (request, reply) => {
-        const token = accessTokens.get(text(fields(request.body).accessToken) ?? '');
+        const token = accessTokens.get(scalar(fields(request.body).accessToken));
         if (!token) return reply.code(404).send({ error: 'unknown token' });
         token.expiresAt = 0;
         return { expired: true };
