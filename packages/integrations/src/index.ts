@@ -1,2 +1,4 @@
 export * from './http';
 export * from './oauth';
+export * from './gohighlevel';
+export * from './google';

@@ -1,3 +1,5 @@
+import { ghlSimulator } from './gohighlevel/ghl.simulator';
+import { googleSimulator } from './google/google.simulator';
 import type { VendorSimulator } from './server';
 
 /**
@@ -5,5 +7,5 @@ import type { VendorSimulator } from './server';
  * (Factories, not singletons: each server gets fresh in-memory state.)
  */
 export function allVendorSimulators(): VendorSimulator[] {
-  return [];
+  return [ghlSimulator(), googleSimulator()];
 }

@@ -1,0 +1,5 @@
+export * from './ghl-http';
+export * from './ghl-crm';
+export * from './ghl-calendar';
+export * from './ghl-messaging';
+export * from './ghl-oauth';

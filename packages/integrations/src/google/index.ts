@@ -1,0 +1,2 @@
+export * from './google-calendar';
+export * from './google-oauth';
