@@ -1,2 +1,5 @@
 export * from './http';
 export * from './oauth';
+export * from './stripe';
+export * from './openrouter';
+export * from './n8n';
