@@ -1,5 +1,10 @@
 import { ProviderError } from '@maxai/core';
-import { StripePayments, mapStripeError } from '@maxai/integrations';
+import {
+  StripePayments,
+  mapStripeError,
+  stripeHostedSession,
+  stripePaymentOf,
+} from '@maxai/integrations';
 import { createSimulatorServer, stripeSimulator, type SimulatorServer } from '@maxai/simulators';
 import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -130,7 +135,12 @@ describe('StripePayments failure classes', () => {
 
   it('maps an unknown customer to not_found', async () => {
     await expect(
-      gateway().charge({ customerId: 'cus_nope', amountMinor: 100, currency: 'usd', description: 'x' }),
+      gateway().charge({
+        customerId: 'cus_nope',
+        amountMinor: 100,
+        currency: 'usd',
+        description: 'x',
+      }),
     ).rejects.toMatchObject({ kind: 'not_found', providerCode: 'resource_missing' });
   });
 
@@ -145,7 +155,11 @@ describe('StripePayments failure classes', () => {
   it('never leaks the secret key', async () => {
     const secret = 'sk_test_leakcheck_9f8e7d6c5b4a39281706';
     const errors: unknown[] = [];
-    errors.push(await gateway({ secretKey: secret }).createCustomer({}).catch((e: unknown) => e));
+    errors.push(
+      await gateway({ secretKey: secret })
+        .createCustomer({})
+        .catch((e: unknown) => e),
+    );
     await control('/_control/faults', { vendor: 'stripe', status: 503 });
     errors.push(
       await gateway({ secretKey: secret, maxRetries: 0 })
@@ -177,8 +191,16 @@ describe('mapStripeError', () => {
       status: undefined,
     });
     expect(
-      mapStripeError(new Stripe.errors.StripeCardError(raw(402, { code: 'card_declined', decline_code: 'insufficient_funds' }))),
-    ).toMatchObject({ kind: 'invalid', providerCode: 'card_declined', message: expect.stringContaining('insufficient_funds') as unknown });
+      mapStripeError(
+        new Stripe.errors.StripeCardError(
+          raw(402, { code: 'card_declined', decline_code: 'insufficient_funds' }),
+        ),
+      ),
+    ).toMatchObject({
+      kind: 'invalid',
+      providerCode: 'card_declined',
+      message: expect.stringContaining('insufficient_funds') as unknown,
+    });
     expect(mapStripeError(new Stripe.errors.StripeError(raw(409)))).toMatchObject({
       kind: 'invalid',
     });
@@ -186,6 +208,42 @@ describe('mapStripeError', () => {
     expect(mapStripeError(plain)).toBe(plain);
     const mapped = new ProviderError({ kind: 'auth', provider: 'stripe', message: 'x' });
     expect(mapStripeError(mapped)).toBe(mapped);
+  });
+
+  it('maps PaymentIntent states to payment statuses', () => {
+    const intent = (fields: Record<string, unknown>) =>
+      ({
+        id: 'pi_1',
+        amount: 1000,
+        currency: 'usd',
+        customer: null,
+        latest_charge: null,
+        last_payment_error: null,
+        ...fields,
+      }) as unknown as Stripe.PaymentIntent;
+    const status = (fields: Record<string, unknown>) => stripePaymentOf(intent(fields)).status;
+    expect(status({ status: 'requires_action' })).toBe('requires_action');
+    expect(status({ status: 'canceled' })).toBe('failed');
+    expect(status({ status: 'processing' })).toBe('pending');
+    expect(status({ status: 'requires_payment_method' })).toBe('pending');
+    const failed = stripePaymentOf(
+      intent({
+        status: 'requires_payment_method',
+        last_payment_error: { code: 'card_declined' },
+        customer: { id: 'cus_1' },
+      }),
+    );
+    expect(failed).toMatchObject({
+      status: 'failed',
+      failureCode: 'card_declined',
+      customerId: 'cus_1',
+    });
+    expect(
+      stripePaymentOf(intent({ status: 'succeeded', latest_charge: 'ch_1' })).refundedMinor,
+    ).toBe(0);
+    expect(() =>
+      stripeHostedSession({ id: 'cs_1', url: null, expires_at: 1 } as Stripe.Checkout.Session),
+    ).toThrow(ProviderError);
   });
 
   it('builds clients for https and plain-http hosts without a path', () => {

@@ -108,7 +108,7 @@ export class StripePayments implements PaymentGatewayPort {
         this.requestOptions(options),
       ),
     );
-    return { data: hostedSession(session) };
+    return { data: stripeHostedSession(session) };
   }
 
   async createCheckoutSession(
@@ -143,7 +143,7 @@ export class StripePayments implements PaymentGatewayPort {
         this.requestOptions(options),
       ),
     );
-    return { data: hostedSession(session) };
+    return { data: stripeHostedSession(session) };
   }
 
   /**
@@ -188,7 +188,7 @@ export class StripePayments implements PaymentGatewayPort {
       ),
     );
     return {
-      data: toPayment(intent),
+      data: stripePaymentOf(intent),
       usage: {
         provider: 'stripe',
         operation: 'payments.charge',
@@ -218,7 +218,7 @@ export class StripePayments implements PaymentGatewayPort {
     const intent = await this.call(() =>
       this.stripe.paymentIntents.retrieve(paymentId, { expand: ['latest_charge'] }),
     );
-    return { data: toPayment(intent) };
+    return { data: stripePaymentOf(intent) };
   }
 
   private requestOptions(options: CallOptions | undefined): Stripe.RequestOptions {
@@ -236,7 +236,7 @@ export class StripePayments implements PaymentGatewayPort {
   }
 }
 
-function hostedSession(session: Stripe.Checkout.Session): HostedSession {
+export function stripeHostedSession(session: Stripe.Checkout.Session): HostedSession {
   if (session.url === null) {
     throw new ProviderError({
       kind: 'invalid',
@@ -251,7 +251,7 @@ function hostedSession(session: Stripe.Checkout.Session): HostedSession {
   };
 }
 
-function toPayment(intent: Stripe.PaymentIntent): Payment {
+export function stripePaymentOf(intent: Stripe.PaymentIntent): Payment {
   const charge = typeof intent.latest_charge === 'object' ? intent.latest_charge : null;
   const refunded = charge?.amount_refunded ?? 0;
   const failureCode = intent.last_payment_error?.code;

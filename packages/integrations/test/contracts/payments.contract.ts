@@ -88,7 +88,12 @@ export function runPaymentsContract(
       const { gateway, saveCard } = await setup();
       const { data: customer } = await gateway.createCustomer({});
       await saveCard(customer.id, 'succeeds');
-      const input = { customerId: customer.id, amountMinor: 1000, currency: 'usd', description: 'x' };
+      const input = {
+        customerId: customer.id,
+        amountMinor: 1000,
+        currency: 'usd',
+        description: 'x',
+      };
       const first = await gateway.charge(input, { idempotencyKey: `charge-${customer.id}` });
       const second = await gateway.charge(input, { idempotencyKey: `charge-${customer.id}` });
       expect(second.data.id).toBe(first.data.id);
@@ -111,7 +116,12 @@ export function runPaymentsContract(
       const { gateway } = await setup();
       const { data: customer } = await gateway.createCustomer({});
       await expect(
-        gateway.charge({ customerId: customer.id, amountMinor: 1000, currency: 'usd', description: 'x' }),
+        gateway.charge({
+          customerId: customer.id,
+          amountMinor: 1000,
+          currency: 'usd',
+          description: 'x',
+        }),
       ).rejects.toMatchObject({ kind: 'invalid' });
     });
 

@@ -18,7 +18,7 @@ export function decodeStripeParams(flat: Record<string, unknown>): StripeParams 
       if (typeof value !== 'string') continue;
       const match = /^([^[]+)((?:\[[^\]]*\])*)$/.exec(rawKey);
       const head = match?.[1] ?? rawKey;
-      const path = [...(match?.[2] ?? '').matchAll(/\[([^\]]*)\]/g)].map((m) => m[1] ?? '');
+      const path = [...(match?.[2] ?? '').matchAll(/\[([^\]]*)\]/g)].map((m) => String(m[1]));
       assign(root, [head, ...path], value);
     }
   }

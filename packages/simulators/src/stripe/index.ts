@@ -20,10 +20,6 @@ export interface StripeSimulatorOptions {
 type Json = Record<string, unknown>;
 type CardOutcome = 'succeeds' | 'declines';
 
-interface Card {
-  outcome: CardOutcome;
-  declineCode: string;
-}
 
 interface Stored {
   status: number;
@@ -33,11 +29,11 @@ interface Stored {
 
 /** Decline messages Stripe answers per `decline_code` (docs.stripe.com/declines/codes). */
 const DECLINE_MESSAGES: Record<string, string> = {
-  generic_decline: 'Your card was declined.',
   insufficient_funds: 'Your card has insufficient funds.',
-  lost_card: 'Your card was declined.',
   expired_card: 'Your card has expired.',
 };
+const declineMessage = (code: string): string =>
+  DECLINE_MESSAGES[code] ?? 'Your card was declined.';
 
 /**
  * Stripe (https://api.stripe.com) for the calls `StripePayments` makes: customers, Checkout
@@ -52,7 +48,8 @@ export function stripeSimulator(options: StripeSimulatorOptions = {}): VendorSim
   let keys = new Set(defaultKeys);
   let customers = new Map<string, Json>();
   let paymentMethods = new Map<string, Json>();
-  let cards = new Map<string, Card>();
+  /** Cards scripted to decline: payment method id → decline_code. */
+  let declines = new Map<string, string>();
   let sessions = new Map<string, Json>();
   let intents = new Map<string, Json>();
   let charges = new Map<string, Json>();
@@ -88,7 +85,9 @@ export function stripeSimulator(options: StripeSimulatorOptions = {}): VendorSim
     let key = '';
     if (header.startsWith('Bearer ')) key = header.slice(7).trim();
     else if (header.startsWith('Basic ')) {
-      key = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':')[0] ?? '';
+      key = Buffer.from(header.slice(6), 'base64')
+        .toString('utf8')
+        .replace(/:.*$/s, '');
     }
     if (key === '') {
       return error(401, {
@@ -129,11 +128,11 @@ export function stripeSimulator(options: StripeSimulatorOptions = {}): VendorSim
       },
     };
     paymentMethods.set(pm.id as string, pm);
-    cards.set(pm.id as string, { outcome, declineCode: declineCode ?? 'generic_decline' });
+    if (outcome === 'declines') declines.set(pm.id as string, declineCode ?? 'generic_decline');
     return pm;
   }
 
-  function createCharge(pi: Json, outcome: 'succeeded' | 'failed', failure?: Card): Json {
+  function createCharge(pi: Json, outcome: 'succeeded' | 'failed', declineCode?: string): Json {
     const charge: Json = {
       id: id('ch'),
       object: 'charge',
@@ -152,10 +151,8 @@ export function stripeSimulator(options: StripeSimulatorOptions = {}): VendorSim
       payment_method: pi.payment_method,
       refunded: false,
       status: outcome,
-      failure_code: failure ? 'card_declined' : null,
-      failure_message: failure
-        ? (DECLINE_MESSAGES[failure.declineCode] ?? 'Your card was declined.')
-        : null,
+      failure_code: declineCode === undefined ? null : 'card_declined',
+      failure_message: declineCode === undefined ? null : declineMessage(declineCode),
     };
     charges.set(charge.id as string, charge);
     pi.latest_charge = charge.id;
@@ -214,15 +211,15 @@ export function stripeSimulator(options: StripeSimulatorOptions = {}): VendorSim
         payment_intent: pi,
       });
     }
-    const card = cards.get(pmId) ?? { outcome: 'succeeds', declineCode: 'generic_decline' };
-    if (card.outcome === 'declines') {
-      const charge = createCharge(pi, 'failed', card);
+    const declineCode = declines.get(pmId);
+    if (declineCode !== undefined) {
+      const charge = createCharge(pi, 'failed', declineCode);
       const lastError = {
         type: 'card_error',
         code: 'card_declined',
-        decline_code: card.declineCode,
+        decline_code: declineCode,
         doc_url: 'https://stripe.com/docs/error-codes/card-declined',
-        message: DECLINE_MESSAGES[card.declineCode] ?? 'Your card was declined.',
+        message: declineMessage(declineCode),
         charge: charge.id,
         payment_method: pm,
       };
@@ -253,7 +250,7 @@ export function stripeSimulator(options: StripeSimulatorOptions = {}): VendorSim
       if (chargeId !== undefined && !charge) return missing('charge', chargeId, 'charge');
       return error(400, {
         code: 'charge_not_refundable',
-        message: `This PaymentIntent (${piId ?? ''}) does not have a successful charge to refund.`,
+        message: 'This PaymentIntent does not have a successful charge to refund.',
       });
     }
     const remaining = (charge.amount as number) - (charge.amount_refunded as number);
@@ -414,7 +411,7 @@ export function stripeSimulator(options: StripeSimulatorOptions = {}): VendorSim
   }
 
   const queryParams = (request: FastifyRequest) =>
-    decodeStripeParams((request.query ?? {}) as Record<string, unknown>);
+    decodeStripeParams(request.query as Record<string, unknown>);
   const expandOf = (request: FastifyRequest) =>
     list(queryParams(request), 'expand').filter((e): e is string => typeof e === 'string');
 
@@ -620,11 +617,13 @@ export function stripeSimulator(options: StripeSimulatorOptions = {}): VendorSim
       app.post<{ Params: { id: string }; Body: { outcome: CardOutcome; declineCode?: string } }>(
         '/payment_methods/:id',
         async (request, reply) => {
-          if (!cards.has(request.params.id)) return reply.code(404).send({ error: 'no such card' });
-          cards.set(request.params.id, {
-            outcome: request.body.outcome,
-            declineCode: request.body.declineCode ?? 'generic_decline',
-          });
+          if (!paymentMethods.has(request.params.id)) {
+            return reply.code(404).send({ error: 'no such card' });
+          }
+          declines.delete(request.params.id);
+          if (request.body.outcome === 'declines') {
+            declines.set(request.params.id, request.body.declineCode ?? 'generic_decline');
+          }
           return { id: request.params.id, outcome: request.body.outcome };
         },
       );
@@ -666,7 +665,7 @@ export function stripeSimulator(options: StripeSimulatorOptions = {}): VendorSim
       keys = new Set(defaultKeys);
       customers = new Map();
       paymentMethods = new Map();
-      cards = new Map();
+      declines = new Map();
       sessions = new Map();
       intents = new Map();
       charges = new Map();
