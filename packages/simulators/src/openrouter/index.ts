@@ -96,9 +96,8 @@ export function openRouterSimulator(options: OpenRouterSimulatorOptions = {}): V
         if (typeof body.model !== 'string' || body.model === '') {
           return fail(reply, 400, 'No models provided');
         }
-        if (!models.has(body.model)) {
-          return fail(reply, 400, `${body.model} is not a valid model ID`);
-        }
+        const asked = models.get(body.model);
+        if (!asked) return fail(reply, 400, `${body.model} is not a valid model ID`);
         const messages = body.messages;
         if (
           !Array.isArray(messages) ||
@@ -114,7 +113,7 @@ export function openRouterSimulator(options: OpenRouterSimulatorOptions = {}): V
         }
         const answer = script.shift() ?? defaultAnswer(body);
         const model = answer.model ?? body.model;
-        const price = models.get(model) ?? models.get(body.model) ?? { prompt: 0, completion: 0 };
+        const price = models.get(model) ?? asked;
         let content = answer.text ?? JSON.stringify(answer.json);
         let finishReason = answer.finishReason ?? 'stop';
         const maxTokens = typeof body.max_tokens === 'number' ? body.max_tokens : undefined;

@@ -20,7 +20,6 @@ export interface StripeSimulatorOptions {
 type Json = Record<string, unknown>;
 type CardOutcome = 'succeeds' | 'declines';
 
-
 interface Stored {
   status: number;
   body: unknown;
@@ -85,9 +84,7 @@ export function stripeSimulator(options: StripeSimulatorOptions = {}): VendorSim
     let key = '';
     if (header.startsWith('Bearer ')) key = header.slice(7).trim();
     else if (header.startsWith('Basic ')) {
-      key = Buffer.from(header.slice(6), 'base64')
-        .toString('utf8')
-        .replace(/:.*$/s, '');
+      key = Buffer.from(header.slice(6), 'base64').toString('utf8').replace(/:.*$/s, '');
     }
     if (key === '') {
       return error(401, {
