@@ -125,7 +125,11 @@ describe('N8nWorkflows failure classes', () => {
     await register();
     await expect(
       workflows({ headerAuth: { name: AUTH.name, value: 'wrong' } }).trigger(sync),
-    ).rejects.toMatchObject({ kind: 'auth', status: 403, providerCode: '403' });
+    ).rejects.toMatchObject({
+      kind: 'auth',
+      status: 403,
+      message: 'n8n answered 403: Authorization data is wrong!',
+    });
     await expect(workflows({ headerAuth: undefined }).trigger(sync)).rejects.toMatchObject({
       kind: 'auth',
     });

@@ -55,11 +55,15 @@ describe('n8n simulator: Webhook node (docs.n8n.io webhook node)', () => {
       headerAuth: { name: 'X-Token', value: 'v' },
       respond: { status: 201, body: { ok: 1 } },
     });
-    expect((await post('/n8n/webhook/secure', {})).status).toBe(403);
-    expect(await post('/n8n/webhook/secure', {}, { 'x-token': 'nope' })).toEqual({
-      status: 403,
-      body: { code: 403, message: 'Authorization data is wrong!' },
+    const missing = await fetch(`${base}/n8n/webhook/secure`, { method: 'POST' });
+    expect(missing.status).toBe(403);
+    const wrong = await fetch(`${base}/n8n/webhook/secure`, {
+      method: 'POST',
+      headers: { 'x-token': 'nope' },
     });
+    expect(wrong.status).toBe(403);
+    expect(wrong.headers.get('www-authenticate')).toBe('Basic realm="Webhook"');
+    expect(await wrong.text()).toBe('Authorization data is wrong!');
     expect(await post('/n8n/webhook/secure', {}, { 'x-token': 'v' })).toEqual({
       status: 201,
       body: { ok: 1 },

@@ -141,7 +141,7 @@ function parseJson(text: string, id: string): unknown {
 
 /**
  * The SDK's errors to the port's classes. OpenRouter's body is `{ error: { code, message } }`
- * with the HTTP status as `code` (openrouter.ai/docs/api-reference/errors): 400 bad request,
+ * with the HTTP status as `code` (openrouter.ai/docs/errors): 400 bad request,
  * 401 bad key, 402 out of credits (→ invalid: retrying will not help), 403 moderation, 408
  * timeout, 429 rate limited, 502 model down, 503 no provider available.
  */

@@ -38,8 +38,8 @@ interface Execution {
  * production URL `/webhook/<path>`, test URL `/webhook-test/<path>`, Header Auth, and n8n's
  * answers — `{"message":"Workflow was started"}` for "Respond: Immediately", 404
  * `{"code":404,"message":"The requested webhook \"POST <path>\" is not registered.","hint":…}`
- * for unknown paths, 403 "Authorization data is wrong!" for a wrong header (*unverified* body
- * shape: n8n packages/cli webhook error handling renders `{ code, message }`).
+ * for unknown paths (*unverified* wording, from n8n's webhook-not-found error), and 403
+ * "Authorization data is wrong!" (plain text) for a wrong or missing Header Auth value.
  */
 export function n8nSimulator(): VendorSimulator {
   let workflows = new Map<string, N8nWorkflowScript>();
@@ -66,7 +66,13 @@ export function n8nSimulator(): VendorSimulator {
     if (workflow.headerAuth) {
       const sent = request.headers[workflow.headerAuth.name.toLowerCase()];
       if (sent !== workflow.headerAuth.value) {
-        return reply.code(403).send({ code: 403, message: 'Authorization data is wrong!' });
+        // n8n-io/n8n packages/nodes-base/nodes/Webhook/Webhook.node.ts `authorizationError`:
+        // a plain-text body and a WWW-Authenticate header.
+        return reply
+          .code(403)
+          .header('www-authenticate', 'Basic realm="Webhook"')
+          .type('text/plain')
+          .send('Authorization data is wrong!');
       }
     }
     const execution: Execution = {

@@ -49,7 +49,7 @@ export function estimateTokens(text: string): number {
 /**
  * OpenRouter's OpenAI-compatible chat completions (openrouter.ai/docs/api-reference/chat-completion)
  * with usage accounting (`usage.cost` in credits, openrouter.ai/docs/use-cases/usage-accounting)
- * and its error shape `{ error: { code, message } }` (openrouter.ai/docs/api-reference/errors).
+ * and its error shape `{ error: { code, message } }` (openrouter.ai/docs/errors).
  * Answers are scripted through the control API, else a deterministic echo.
  */
 export function openRouterSimulator(options: OpenRouterSimulatorOptions = {}): VendorSimulator {
@@ -130,11 +130,11 @@ export function openRouterSimulator(options: OpenRouterSimulatorOptions = {}): V
         const balance = credits.get(key);
         if (balance !== undefined) {
           if (balance < cost) {
-            // openrouter.ai/docs/api-reference/errors: 402 when the account is out of credits.
+            // openrouter.ai/docs/errors: 402 when the account is out of credits.
             return fail(
               reply,
               402,
-              'This request requires more credits, or fewer max_tokens. Add more credits at https://openrouter.ai/settings/credits',
+              'Insufficient credits. Add more using https://openrouter.ai/credits',
             );
           }
           credits.set(key, balance - cost);
