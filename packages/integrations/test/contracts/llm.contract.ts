@@ -6,7 +6,7 @@ export interface LlmContractSetup {
   /** A model the provider serves. */
   model: string;
   /** Makes the provider's next answer this text or JSON (scripted in the simulator). */
-  scriptAnswer(answer: { text: string } | { json: unknown }): Promise<void>;
+  scriptAnswer: (answer: { text: string } | { json: unknown }) => Promise<void>;
 }
 
 /**

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 export interface PaymentsContractSetup {
   gateway: PaymentGatewayPort;
   /** Saves a card on the customer (as the hosted setup page would) that succeeds or declines. */
-  saveCard(customerId: string, outcome: 'succeeds' | 'declines'): Promise<void>;
+  saveCard: (customerId: string, outcome: 'succeeds' | 'declines') => Promise<void>;
   /** A payment id the provider does not know. */
   unknownPaymentId: string;
 }

@@ -9,15 +9,15 @@ export interface WorkflowCallback {
 export interface WorkflowContractSetup {
   workflows: WorkflowDelegatePort;
   /** A workflow at `path` that answers `output` synchronously. */
-  registerSync(path: string, output: unknown): Promise<void>;
+  registerSync: (path: string, output: unknown) => Promise<void>;
   /** A workflow at `path` that acknowledges and later calls back with `output`. */
-  registerAsync(path: string, output: unknown): Promise<void>;
+  registerAsync: (path: string, output: unknown) => Promise<void>;
   /** Where async workflows call back (a receiver the setup runs). */
   callbackUrl: string;
   /** The next callback the receiver gets. */
-  nextCallback(): Promise<WorkflowCallback>;
+  nextCallback: () => Promise<WorkflowCallback>;
   /** Checks a callback's signature as the platform's receiver will. */
-  verify(callback: WorkflowCallback): boolean;
+  verify: (callback: WorkflowCallback) => boolean;
 }
 
 /**
