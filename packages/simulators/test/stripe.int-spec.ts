@@ -1,4 +1,5 @@
 import {
+  allVendorSimulators,
   createSimulatorServer,
   stripeSimulator,
   decodeStripeParams,
@@ -460,5 +461,21 @@ describe('Stripe simulator: events verified by the official SDK (stripe.webhooks
     ).toBe(201);
     expect((await control('/events', { type: 'invoice.paid', id: 'in_1' })).status).toBe(404);
     expect((await control('/events', { type: 'charge.refunded', id: 'ch_nope' })).status).toBe(404);
+  });
+});
+
+describe('vendor list', () => {
+  it('mounts Stripe, OpenRouter and n8n together', async () => {
+    const vendors = allVendorSimulators();
+    expect(vendors.map((v) => v.prefix)).toEqual(
+      expect.arrayContaining(['stripe', 'openrouter', 'n8n']),
+    );
+    const all = await createSimulatorServer({ vendors });
+    const url = await all.listen(0);
+    const res = await fetch(`${url}/stripe/v1/customers`, {
+      headers: { authorization: 'Bearer sk_test_simulator' },
+    });
+    expect(res.status).toBe(200);
+    await all.close();
   });
 });
