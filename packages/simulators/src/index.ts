@@ -5,3 +5,6 @@ export { allVendorSimulators } from './vendors';
 export * from './gohighlevel/ghl.simulator';
 export * from './gohighlevel/ghl-signatures';
 export * from './google/google.simulator';
+export * from './stripe';
+export * from './openrouter';
+export * from './n8n';

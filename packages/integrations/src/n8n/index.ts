@@ -1,0 +1,2 @@
+export * from './n8n-workflows';
+export * from './callback-signature';
