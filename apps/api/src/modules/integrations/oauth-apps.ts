@@ -1,4 +1,5 @@
 import type { ProviderName } from '@maxai/core';
+import { ghlOAuth, googleOAuth } from '@maxai/integrations';
 import type { AppConfig } from '../../platform/config/config.schema';
 import type { OAuthApp } from './connections.service';
 
@@ -6,6 +7,27 @@ import type { OAuthApp } from './connections.service';
  * Our OAuth client at each OAuth provider, pointed at the simulators in sandbox mode. The
  * providers' endpoint implementations live in packages/integrations/<vendor>/.
  */
-export function oauthApps(_config: AppConfig): Partial<Record<ProviderName, OAuthApp>> {
-  return {};
+export function oauthApps(config: AppConfig): Partial<Record<ProviderName, OAuthApp>> {
+  const sandbox = config.PROVIDERS === 'sandbox';
+  const simulator = (prefix: string) => `${config.SIMULATORS_URL.replace(/\/+$/, '')}/${prefix}`;
+  return {
+    gohighlevel: {
+      // https://highlevel.stoplight.io/docs/integrations/ — authorize on the marketplace,
+      // tokens from the API host.
+      provider: ghlOAuth({
+        authorizeBaseUrl: sandbox ? simulator('ghl') : 'https://marketplace.gohighlevel.com',
+        tokenBaseUrl: sandbox ? simulator('ghl') : 'https://services.leadconnectorhq.com',
+        userType: 'Location',
+      }),
+      client: { clientId: config.GHL_CLIENT_ID, clientSecret: config.GHL_CLIENT_SECRET },
+    },
+    google: {
+      provider: googleOAuth(
+        sandbox
+          ? { authorizeBaseUrl: simulator('google'), tokenBaseUrl: simulator('google') }
+          : {},
+      ),
+      client: { clientId: config.GOOGLE_CLIENT_ID, clientSecret: config.GOOGLE_CLIENT_SECRET },
+    },
+  };
 }

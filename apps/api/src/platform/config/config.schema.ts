@@ -166,10 +166,14 @@ export const configSchema = z
     SIMULATORS_URL: optionalUrl(['http:', 'https:'], 'an http(s):// URL').transform(
       (v) => v ?? 'http://127.0.0.1:4010',
     ),
-    GHL_CLIENT_ID: z.string().min(1).default('sandbox-ghl-client'),
-    GHL_CLIENT_SECRET: z.string().min(1).default('sandbox-ghl-secret'),
-    GOOGLE_CLIENT_ID: z.string().min(1).default('sandbox-google-client'),
-    GOOGLE_CLIENT_SECRET: z.string().min(1).default('sandbox-google-secret'),
+    // Defaults are the simulators' sandbox OAuth apps; live mode needs the marketplace apps.
+    GHL_CLIENT_ID: z.string().min(1).default('ghl_client_sandbox'),
+    GHL_CLIENT_SECRET: z.string().min(1).default('ghl_secret_sandbox'),
+    GOOGLE_CLIENT_ID: z
+      .string()
+      .min(1)
+      .default('google-client-sandbox.apps.googleusercontent.com'),
+    GOOGLE_CLIENT_SECRET: z.string().min(1).default('google-secret-sandbox'),
     AUDIT_CHECKPOINT_INTERVAL_S: int(0, 604_800, 3600),
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
     OTEL_SERVICE_NAME: z.string().min(1).default('maxai-platform'),
