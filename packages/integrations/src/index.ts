@@ -1,2 +1,4 @@
 export * from './http';
 export * from './oauth';
+export * from './twilio';
+export * from './retell';
