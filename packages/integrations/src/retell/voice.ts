@@ -10,7 +10,12 @@ import {
   type VoiceCall,
   type VoicePort,
 } from '@maxai/core';
-import Retell, { APIConnectionError, APIError, APIUserAbortError } from 'retell-sdk';
+import Retell, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from 'retell-sdk';
 import { kindOfStatus, parseRetryAfter } from '../http';
 
 export interface RetellVoiceOptions {
@@ -216,7 +221,7 @@ export function toProviderError(error: unknown): ProviderError {
     !(error instanceof APIError) ||
     error.status === undefined
   ) {
-    const timedOut = error instanceof Error && error.name === 'APIConnectionTimeoutError';
+    const timedOut = error instanceof APIConnectionTimeoutError;
     return new ProviderError({
       kind: 'transient',
       provider: 'retell',
