@@ -21,5 +21,5 @@ export function verifyRetellSignature(
   const expected = createHmac('sha256', apiKey)
     .update(body + String(timestamp))
     .digest();
-  return timingSafeEqual(expected, Buffer.from(match[2] ?? '', 'hex'));
+  return timingSafeEqual(expected, Buffer.from(String(match[2]), 'hex'));
 }

@@ -104,10 +104,11 @@ export function retellSimulator(): VendorSimulator {
     call: Call,
     event: string,
     url: string | undefined,
+    snapshot: Call['body'] = call.body,
   ): Promise<SentWebhook> => {
     const agentUrl = agents.get(call.body.agent_id)?.body.webhook_url;
     const target = url ?? agentUrl ?? `${context.publicUrl}/webhooks/retell`;
-    const { call_analysis, ...withoutAnalysis } = call.body;
+    const { call_analysis, ...withoutAnalysis } = snapshot;
     // docs.retellai.com/features/webhook-overview: `call_analyzed` carries `call_analysis`.
     const payload =
       event === 'call_analyzed'
@@ -351,7 +352,8 @@ export function retellSimulator(): VendorSimulator {
         if (call.body.call_status !== 'registered' && call.body.call_status !== 'ongoing') {
           return reply.code(409).send({ error: `call already ${call.body.call_status}` });
         }
-        const events: string[] = [];
+        // Each event carries the call as it was when the event happened.
+        const events: [string, Call['body']][] = [];
         const now = Date.now();
         if (outcome === 'no_answer') {
           Object.assign(call.body, {
@@ -363,12 +365,12 @@ export function retellSimulator(): VendorSimulator {
             transcript: '',
             call_cost: cost(0),
           });
-          events.push('call_ended');
+          events.push(['call_ended', structuredClone(call.body)]);
         } else {
           if (call.body.call_status === 'registered') {
             const durationMs = input.durationMs ?? 60_000;
             Object.assign(call.body, { call_status: 'ongoing', start_timestamp: now - durationMs });
-            events.push('call_started');
+            events.push(['call_started', structuredClone(call.body)]);
           }
           if (outcome === 'answered') {
             const start = call.body.start_timestamp as number;
@@ -394,13 +396,15 @@ export function retellSimulator(): VendorSimulator {
                 ...input.analysis,
               },
             });
-            events.push('call_ended', 'call_analyzed');
+            const snapshot = structuredClone(call.body);
+            events.push(['call_ended', snapshot], ['call_analyzed', snapshot]);
           }
         }
         const webhooks: SentWebhook[] = [];
         if (input.webhooks !== false) {
-          for (const event of events)
-            webhooks.push(await sendEvent(context, call, event, input.url));
+          for (const [event, snapshot] of events) {
+            webhooks.push(await sendEvent(context, call, event, input.url, snapshot));
+          }
         }
         return { call: call.body, webhooks };
       });

@@ -12,8 +12,8 @@ export function twilioSignature(
   params: Record<string, string | string[]>,
 ): string {
   let data = url;
-  for (const key of Object.keys(params).sort()) {
-    const value = params[key] ?? '';
+  const entries = Object.entries(params).sort(([a], [b]) => (a < b ? -1 : 1));
+  for (const [key, value] of entries) {
     if (Array.isArray(value)) {
       for (const item of [...new Set(value)].sort()) data += key + item;
     } else data += key + value;
