@@ -209,7 +209,8 @@ export function twilioSimulator(options: TwilioSimulatorOptions = {}): VendorSim
     const step = (next: TwilioStatus, then?: TwilioStatus): void => {
       const timer = setTimeout(() => {
         timers.delete(timer);
-        if (m.status === 'failed' || m.status === 'undelivered' || m.status === 'delivered') return;
+        // A status forced through the control API takes the message over.
+        if (m.status !== (next === 'sent' ? 'queued' : 'sent')) return;
         void setStatus(context, m, next).then(() => {
           if (then) step(then);
         });
