@@ -5,3 +5,5 @@ export * from './google';
 export * from './stripe';
 export * from './openrouter';
 export * from './n8n';
+export * from './twilio';
+export * from './retell';

@@ -8,3 +8,5 @@ export * from './google/google.simulator';
 export * from './stripe';
 export * from './openrouter';
 export * from './n8n';
+export * from './twilio';
+export * from './retell';

@@ -1,31 +1,36 @@
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type Server } from 'node:http';
 
 export interface Received {
-  headers: IncomingHttpHeaders;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
   body: string;
 }
 
-/** A local HTTP endpoint that records what it receives (stands in for the platform). */
-export async function startReceiver(): Promise<{
+/** A local HTTP endpoint standing in for the platform's webhook routes. */
+export async function startReceiver(status = 200): Promise<{
   url: string;
   received: Received[];
   close(): Promise<void>;
 }> {
   const received: Received[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf-8')));
     req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(200).end('ok');
+      received.push({ url: req.url ?? '', headers: req.headers, body });
+      res.writeHead(status).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
-    url: `http://127.0.0.1:${String(port)}/hook`,
+    url: `http://127.0.0.1:${String(port)}`,
     received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

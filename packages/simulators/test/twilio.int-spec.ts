@@ -1,0 +1,414 @@
+import { validateTwilioSignature, validateTwilioSignatureWithBody } from '@maxai/integrations';
+import {
+  allVendorSimulators,
+  createSimulatorServer,
+  parseForm,
+  TWILIO_SIM_ACCOUNT,
+  twilioSegments,
+  twilioSignature,
+  twilioSimulator,
+  type SentWebhook,
+  type SimulatorServer,
+} from '@maxai/simulators';
+import twilio from 'twilio';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startReceiver } from './receiver';
+
+let server: SimulatorServer;
+let root: string;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+const { accountSid, authToken, phoneNumber } = TWILIO_SIM_ACCOUNT;
+const messagesPath = `/twilio/2010-04-01/Accounts/${accountSid}/Messages`;
+const basic = (sid: string, token: string) =>
+  `Basic ${Buffer.from(`${sid}:${token}`).toString('base64')}`;
+
+beforeAll(async () => {
+  receiver = await startReceiver();
+  server = await createSimulatorServer({
+    vendors: [twilioSimulator({ stepDelayMs: 20 })],
+    publicUrl: receiver.url,
+  });
+  root = await server.listen(0);
+});
+afterAll(async () => {
+  await receiver.close();
+  await server.close();
+});
+beforeEach(async () => {
+  await fetch(`${root}/_control/reset`, { method: 'POST' });
+  receiver.received.length = 0;
+});
+
+async function send(
+  form: Record<string, string>,
+  auth = basic(accountSid, authToken),
+  path = messagesPath,
+) {
+  const res = await fetch(`${root}${path}.json`, {
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function control(path: string, body?: unknown, method = 'POST') {
+  const res = await fetch(`${root}/_control/twilio${path}`, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+const until = async (check: () => boolean) => {
+  for (let i = 0; i < 200 && !check(); i += 1) await new Promise((r) => setTimeout(r, 10));
+};
+
+describe('Twilio simulator: Messages API', () => {
+  it('creates a message as Twilio answers it (201, SM… sid, queued, RFC 2822 dates)', async () => {
+    const { status, body } = await send({ To: '+14155550123', From: phoneNumber, Body: 'Hello' });
+    expect(status).toBe(201);
+    expect(body.sid).toMatch(/^SM[0-9a-f]{32}$/);
+    expect(body).toMatchObject({
+      account_sid: accountSid,
+      api_version: '2010-04-01',
+      status: 'queued',
+      direction: 'outbound-api',
+      num_segments: '1',
+      num_media: '0',
+      price: null,
+      price_unit: 'USD',
+      date_sent: null,
+      error_code: null,
+      to: '+14155550123',
+      from: phoneNumber,
+      uri: `/2010-04-01/Accounts/${accountSid}/Messages/${String(body.sid)}.json`,
+    });
+    expect(body.date_created).toMatch(
+      /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$/,
+    );
+  });
+
+  it('401 with Twilio 20003 body for missing or wrong credentials', async () => {
+    for (const auth of [
+      '',
+      basic(accountSid, 'wrong'),
+      'Bearer x',
+      basic('ACnobody', authToken),
+      'Basic Og==',
+    ]) {
+      const { status, body } = await send(
+        { To: '+14155550123', From: phoneNumber, Body: 'x' },
+        auth,
+      );
+      expect(status).toBe(401);
+      expect(body).toEqual({
+        code: 20003,
+        detail: 'Your AccountSid or AuthToken was incorrect.',
+        message: 'Authenticate',
+        more_info: 'https://www.twilio.com/docs/errors/20003',
+        status: 401,
+      });
+    }
+    const read = await fetch(`${root}${messagesPath}/SM1.json`);
+    expect(read.status).toBe(401);
+  });
+
+  it('validation errors with Twilio codes', async () => {
+    const cases: [Record<string, string>, number][] = [
+      [{ From: phoneNumber, Body: 'x' }, 21604],
+      [{ To: '555', From: phoneNumber, Body: 'x' }, 21211],
+      [{ To: '+15005550001', From: phoneNumber, Body: 'x' }, 21211],
+      [{ To: '+15005550002', From: phoneNumber, Body: 'x' }, 21612],
+      [{ To: '+15005550003', From: phoneNumber, Body: 'x' }, 21408],
+      [{ To: '+15005550004', From: phoneNumber, Body: 'x' }, 21610],
+      [{ To: '+15005550009', From: phoneNumber, Body: 'x' }, 21614],
+      [{ To: '+14155550123', Body: 'x' }, 21603],
+      [{ To: '+14155550123', From: '+14155550999', Body: 'x' }, 21606],
+      [{ To: phoneNumber, From: phoneNumber, Body: 'x' }, 21266],
+      [{ To: '+14155550123', From: phoneNumber }, 21602],
+      [{ To: '+14155550123', From: phoneNumber, Body: 'x'.repeat(1601) }, 21617],
+    ];
+    for (const [form, code] of cases) {
+      const { status, body } = await send(form);
+      expect({ status, code: body.code }).toEqual({ status: 400, code });
+      expect(body.more_info).toBe(`https://www.twilio.com/docs/errors/${String(code)}`);
+    }
+    const media = await send({
+      To: '+14155550123',
+      From: phoneNumber,
+      MediaUrl: 'https://x.test/a.jpg',
+    });
+    expect(media.body).toMatchObject({ status: 'queued', num_media: '1' });
+    const repeated = await fetch(`${root}${messagesPath}.json`, {
+      method: 'POST',
+      headers: {
+        authorization: basic(accountSid, authToken),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'To=%2B14155550123&To=%2B14155550124&From=%2B15005550006&Body=hi',
+    });
+    expect(((await repeated.json()) as { to: string }).to).toBe('+14155550123');
+  });
+
+  it("another account's path or message is not found (20404)", async () => {
+    const other = await control('/accounts', { numbers: ['+15005550100'] });
+    const otherAuth = basic(String(other.body.accountSid), String(other.body.authToken));
+    const created = await send({ To: '+14155550123', From: phoneNumber, Body: 'x' });
+    const onOtherPath = await send(
+      { To: '+14155550123', From: '+15005550100', Body: 'x' },
+      otherAuth,
+    );
+    expect(onOtherPath.status).toBe(404);
+    expect(onOtherPath.body).toMatchObject({ code: 20404, status: 404 });
+    for (const path of [
+      `${messagesPath}/${String(created.body.sid)}`,
+      `/twilio/2010-04-01/Accounts/${String(other.body.accountSid)}/Messages/${String(created.body.sid)}.json`,
+    ]) {
+      const res = await fetch(`${root}${path}`, { headers: { authorization: otherAuth } });
+      expect(res.status).toBe(404);
+    }
+    const noJson = await fetch(`${root}${messagesPath}/${String(created.body.sid)}`, {
+      headers: { authorization: basic(accountSid, authToken) },
+    });
+    expect(noJson.status).toBe(404);
+  });
+
+  it('progresses queued → sent → delivered, pricing on send, posting signed status callbacks', async () => {
+    const callback = `${receiver.url}/status?tenant=t1`;
+    const { body } = await send({
+      To: '+14155550123',
+      From: phoneNumber,
+      Body: 'a'.repeat(170),
+      StatusCallback: callback,
+    });
+    await until(() => receiver.received.length >= 2);
+    const statuses = receiver.received.map((r) => parseForm(r.body).MessageStatus);
+    expect(statuses).toEqual(['sent', 'delivered']);
+    for (const hit of receiver.received) {
+      const params = parseForm(hit.body);
+      const signature = String(hit.headers['x-twilio-signature']);
+      expect(twilio.validateRequest(authToken, signature, callback, params)).toBe(true);
+      expect(validateTwilioSignature(authToken, callback, params, signature)).toBe(true);
+      expect(params).toMatchObject({
+        MessageSid: body.sid,
+        AccountSid: accountSid,
+        From: phoneNumber,
+      });
+      expect(hit.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    }
+    const read = await fetch(`${root}${messagesPath}/${String(body.sid)}.json`, {
+      headers: { authorization: basic(accountSid, authToken) },
+    });
+    expect(await read.json()).toMatchObject({
+      status: 'delivered',
+      num_segments: '2',
+      price: '-0.01580',
+    });
+  });
+
+  it('answers injected faults in Twilio error shape', async () => {
+    for (const [status, code] of [
+      [500, 20500],
+      [503, 20503],
+      [429, 20429],
+      [403, 20403],
+      [418, 20001],
+    ] as const) {
+      await fetch(`${root}/_control/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ vendor: 'twilio', status, remaining: 1 }),
+      });
+      const res = await send({ To: '+14155550123', From: phoneNumber, Body: 'x' });
+      expect(res).toMatchObject({ status, body: { code, status, message: 'injected fault' } });
+    }
+  });
+
+  it('signs exactly as the twilio SDK expects, repeated params included', () => {
+    const url = 'https://platform.example/webhooks/twilio';
+    const params = { Body: 'hi', MediaUrl: ['b', 'a', 'b'], To: '+1', A: 'x', a: 'y' };
+    expect(twilioSignature(authToken, url, params)).toBe(
+      twilio.getExpectedTwilioSignature(authToken, url, params),
+    );
+  });
+
+  it('counts segments as Twilio bills them', () => {
+    expect(twilioSegments('')).toBe(1);
+    expect(twilioSegments('a'.repeat(160))).toBe(1);
+    expect(twilioSegments('a'.repeat(161))).toBe(2);
+    expect(twilioSegments('€'.repeat(80))).toBe(1);
+    expect(twilioSegments('€'.repeat(81))).toBe(2);
+    expect(twilioSegments('é'.repeat(160))).toBe(1);
+    expect(twilioSegments('ü👋'.repeat(23))).toBe(1);
+    expect(twilioSegments('ж'.repeat(71))).toBe(2);
+  });
+
+  it('is registered among all vendor simulators', () => {
+    expect(allVendorSimulators().map((v) => v.prefix)).toContain('twilio');
+  });
+});
+
+describe('Twilio simulator: control API', () => {
+  it('registers accounts and numbers', async () => {
+    const fixed = await control('/accounts', {
+      accountSid: `AC${'1'.repeat(32)}`,
+      authToken: 'tok',
+    });
+    expect(fixed).toMatchObject({
+      status: 201,
+      body: { accountSid: `AC${'1'.repeat(32)}`, numbers: [] },
+    });
+    const fresh = await control('/accounts');
+    expect(fresh.body.accountSid).toMatch(/^AC[0-9a-f]{32}$/);
+    expect(
+      await control(`/accounts/AC${'1'.repeat(32)}/numbers`, { phoneNumber: '+15005550200' }),
+    ).toMatchObject({
+      status: 201,
+      body: { numbers: ['+15005550200'] },
+    });
+    expect(
+      (await control('/accounts/ACnone/numbers', { phoneNumber: '+15005550200' })).status,
+    ).toBe(404);
+    expect(
+      (await control(`/accounts/AC${'1'.repeat(32)}/numbers`, { phoneNumber: '12' })).status,
+    ).toBe(400);
+    expect((await control(`/accounts/AC${'1'.repeat(32)}/numbers`)).status).toBe(400);
+    const sent = await send(
+      { To: '+14155550123', From: '+15005550200', Body: 'x' },
+      basic(`AC${'1'.repeat(32)}`, 'tok'),
+      `/twilio/2010-04-01/Accounts/AC${'1'.repeat(32)}/Messages`,
+    );
+    expect(sent.status).toBe(201);
+  });
+
+  it('forces statuses (with error codes), with automatic progression off', async () => {
+    expect((await control('/settings', { stepDelayMs: null }, 'PUT')).body).toEqual({
+      stepDelayMs: null,
+    });
+    expect((await control('/settings', undefined, 'PUT')).body).toEqual({ stepDelayMs: null });
+    const { body } = await send({
+      To: '+14155550123',
+      From: phoneNumber,
+      Body: 'x',
+      StatusCallback: `${receiver.url}/s`,
+    });
+    const sid = String(body.sid);
+    const failed = await control(`/messages/${sid}/status`, {
+      status: 'undelivered',
+      errorCode: 30003,
+    });
+    expect(failed.body.message).toMatchObject({ status: 'undelivered', error_code: 30003 });
+    const webhook = failed.body.webhook as SentWebhook;
+    expect(parseForm(webhook.body)).toMatchObject({
+      MessageStatus: 'undelivered',
+      ErrorCode: '30003',
+    });
+    expect((await control(`/messages/${sid}/status`, { status: 'bogus' })).status).toBe(400);
+    expect((await control(`/messages/${sid}/status`)).status).toBe(400);
+    expect((await control('/messages/SMnone/status', { status: 'sent' })).status).toBe(404);
+    const quiet = await send({ To: '+14155550123', From: phoneNumber, Body: 'x' });
+    const sent = await control(`/messages/${String(quiet.body.sid)}/status`, { status: 'sent' });
+    expect(sent.body.webhook).toBeUndefined();
+    expect(sent.body.message).toMatchObject({ status: 'sent', price: '-0.00790' });
+  });
+
+  it('stops pending progression on reset and skips finished messages', async () => {
+    await control('/settings', { stepDelayMs: 30 }, 'PUT');
+    const a = await send({
+      To: '+14155550123',
+      From: phoneNumber,
+      Body: 'x',
+      StatusCallback: `${receiver.url}/a`,
+    });
+    await control(`/messages/${String(a.body.sid)}/status`, { status: 'failed' });
+    await new Promise((r) => setTimeout(r, 80));
+    expect(receiver.received.map((r) => parseForm(r.body).MessageStatus)).toEqual(['failed']);
+    await send({
+      To: '+14155550123',
+      From: phoneNumber,
+      Body: 'x',
+      StatusCallback: `${receiver.url}/b`,
+    });
+    await fetch(`${root}/_control/reset`, { method: 'POST' });
+    await new Promise((r) => setTimeout(r, 80));
+    expect(receiver.received).toHaveLength(1);
+  });
+
+  it('sends a signed inbound SMS webhook (form), readable afterwards as a received message', async () => {
+    const url = `${receiver.url}/webhooks/twilio?tenant=t1`;
+    const { status, body } = await control('/inbound', {
+      from: '+14155550123',
+      to: phoneNumber,
+      body: 'Can I move my visit?',
+      url,
+      mediaUrls: ['https://x.test/a.jpg'],
+    });
+    expect(status).toBe(202);
+    const hit = receiver.received[0];
+    expect(hit?.url).toBe('/webhooks/twilio?tenant=t1');
+    const params = parseForm(hit?.body ?? '');
+    expect(params).toMatchObject({
+      MessageSid: body.messageSid,
+      SmsSid: body.messageSid,
+      AccountSid: accountSid,
+      From: '+14155550123',
+      To: phoneNumber,
+      Body: 'Can I move my visit?',
+      NumMedia: '1',
+      NumSegments: '1',
+      MediaUrl0: 'https://x.test/a.jpg',
+      SmsStatus: 'received',
+      ApiVersion: '2010-04-01',
+    });
+    const signature = String(hit?.headers['x-twilio-signature']);
+    expect(twilio.validateRequest(authToken, signature, url, params)).toBe(true);
+    expect(validateTwilioSignature(authToken, url, params, signature)).toBe(true);
+    expect(validateTwilioSignature('other-token', url, params, signature)).toBe(false);
+    const read = await fetch(`${root}${messagesPath}/${String(body.messageSid)}.json`, {
+      headers: { authorization: basic(accountSid, authToken) },
+    });
+    expect(await read.json()).toMatchObject({ direction: 'inbound', status: 'received' });
+  });
+
+  it('sends the JSON bodySHA256 variant, and defaults to the platform URL', async () => {
+    await control('/inbound', {
+      from: '+14155550123',
+      to: phoneNumber,
+      body: 'hi',
+      url: `${receiver.url}/j`,
+      format: 'json',
+    });
+    const hit = receiver.received[0];
+    const signedUrl = `${receiver.url}${hit?.url ?? ''}`;
+    expect(signedUrl).toMatch(/\/j\?bodySHA256=[0-9a-f]{64}$/);
+    const signature = String(hit?.headers['x-twilio-signature']);
+    expect(twilio.validateRequestWithBody(authToken, signature, signedUrl, hit?.body ?? '')).toBe(
+      true,
+    );
+    expect(validateTwilioSignatureWithBody(authToken, signedUrl, hit?.body ?? '', signature)).toBe(
+      true,
+    );
+
+    const withQuery = await control('/inbound', {
+      from: '+14155550123',
+      to: phoneNumber,
+      url: `${receiver.url}/j?x=1`,
+      format: 'json',
+    });
+    expect((withQuery.body.webhook as SentWebhook).url).toMatch(/\/j\?x=1&bodySHA256=/);
+
+    const defaulted = await control('/inbound', { from: '+14155550123', to: phoneNumber });
+    expect((defaulted.body.webhook as SentWebhook).url).toBe(`${receiver.url}/webhooks/twilio`);
+  });
+
+  it('refuses inbound messages to unknown numbers or from invalid ones', async () => {
+    expect((await control('/inbound', { from: '+14155550123', to: '+19999999999' })).status).toBe(
+      400,
+    );
+    expect((await control('/inbound', { from: 'x', to: phoneNumber })).status).toBe(400);
+    expect((await control('/inbound')).status).toBe(400);
+  });
+});
