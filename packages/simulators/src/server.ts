@@ -6,10 +6,21 @@ import { WebhookSender } from './webhooks';
 /** What every vendor simulator gets: its fault book, the webhook sender and the clock. */
 export interface SimulatorContext {
   faults: FaultBook;
+  /** Every API request received, newest last (bounded): what the provider saw. */
+  journal: JournalEntry[];
   webhooks: WebhookSender;
   /** Where the platform is, for vendors that call back. */
   publicUrl: string;
 }
+
+export interface JournalEntry {
+  vendor: string;
+  method: string;
+  path: string;
+  at: string;
+}
+
+const JOURNAL_LIMIT = 10_000;
 
 /**
  * A vendor simulator: a Fastify plugin mounted under `/<prefix>` for the provider's API, and
@@ -58,6 +69,7 @@ export async function createSimulatorServer(
   );
   const context: SimulatorContext = {
     faults: new FaultBook(),
+    journal: [],
     webhooks: new WebhookSender(),
     publicUrl: options.publicUrl ?? 'http://127.0.0.1:3000',
   };
@@ -66,6 +78,14 @@ export async function createSimulatorServer(
     await app.register(
       async (scope) => {
         scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+          const path = request.url.slice(vendor.prefix.length + 1).split('?')[0] ?? '';
+          context.journal.push({
+            vendor: vendor.prefix,
+            method: request.method,
+            path,
+            at: new Date().toISOString(),
+          });
+          if (context.journal.length > JOURNAL_LIMIT) context.journal.shift();
           const fault = context.faults.take(vendor.prefix, request.method, request.url);
           if (!fault) return;
           if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
@@ -93,9 +113,11 @@ export async function createSimulatorServer(
   });
   app.get('/_control/faults', () => context.faults.list());
   app.get('/_control/webhooks', () => context.webhooks.sent);
+  app.get('/_control/requests', () => context.journal);
   app.post('/_control/reset', () => {
     context.faults.clear();
     context.webhooks.sent.length = 0;
+    context.journal.length = 0;
     for (const vendor of options.vendors) vendor.reset();
     return { reset: true };
   });
@@ -108,7 +130,11 @@ export async function createSimulatorServer(
       const { port: bound } = app.server.address() as AddressInfo;
       return `http://127.0.0.1:${String(bound)}`;
     },
-    close: () => app.close(),
+    close: async () => {
+      // Sockets a timed-out client left open would otherwise hold close() up.
+      app.server.closeAllConnections();
+      await app.close();
+    },
   };
 }
 

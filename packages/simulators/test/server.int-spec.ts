@@ -72,6 +72,8 @@ describe('the simulator server', () => {
       body: 'a=1&b=2&b=3',
     });
     expect(await res.json()).toMatchObject({ method: 'POST', body: { a: '1', b: ['2', '3'] } });
+    const journal = (await (await call('/_control/requests')).json()) as unknown[];
+    expect(journal.at(-1)).toMatchObject({ vendor: 'echo', method: 'POST', path: '/things' });
   });
 
   it('injects faults by vendor, method and path, for a number of requests', async () => {
@@ -126,7 +128,18 @@ describe('the simulator server', () => {
     sim.context.faults.add({ vendor: 'echo', status: 500 });
     await call('/_control/reset', { method: 'POST' });
     expect((await (await call('/_control/webhooks')).json()) as unknown[]).toEqual([]);
+    expect((await (await call('/_control/requests')).json()) as unknown[]).toEqual([]);
     expect(((await (await call('/echo/x')).json()) as { calls: number }).calls).toBe(1);
+  });
+
+  it('keeps a bounded journal of requests', async () => {
+    const entry = { vendor: 'echo', method: 'GET', path: '/old', at: '' };
+    sim.context.journal.length = 0;
+    sim.context.journal.push(...Array.from({ length: 10_000 }, () => entry));
+    await call('/echo/new');
+    expect(sim.context.journal).toHaveLength(10_000);
+    expect(sim.context.journal.at(-1)?.path).toBe('/new');
+    sim.context.journal.length = 0;
   });
 
   it('records an undeliverable webhook as an error', async () => {
