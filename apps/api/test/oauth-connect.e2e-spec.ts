@@ -1,0 +1,207 @@
+import { connections, withTenant, type DatabaseHandle } from '@maxai/db';
+import {
+  allVendorSimulators,
+  createSimulatorServer,
+  type SimulatorServer,
+} from '@maxai/simulators';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionsService } from '../src/modules/integrations/connections.service';
+import { DATABASE } from '../src/platform/database/database.module';
+import { as, signupOwner, type Account } from './support/accounts';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const PUBLIC_URL = 'http://platform.test';
+
+describe('OAuth connect, refresh and the proxy, against the provider simulators', () => {
+  let sim: SimulatorServer;
+  let simUrl: string;
+  let t: TestApp;
+  let owner: Account;
+  let base: string;
+
+  beforeAll(async () => {
+    sim = await createSimulatorServer({ vendors: allVendorSimulators() });
+    simUrl = await sim.listen();
+    t = await startTestApp('api', {
+      PROVIDERS: 'sandbox',
+      SIMULATORS_URL: simUrl,
+      PUBLIC_URL,
+      PORTAL_URL: 'http://portal.test',
+    });
+    owner = await signupOwner(t.app);
+    base = `/v1/tenants/${owner.tenantId}/connections`;
+  });
+  afterAll(async () => {
+    await t.close();
+    await sim.close();
+  });
+
+  /** Consent at the provider: its authorize page redirects back to our callback. */
+  async function connect(provider: string): Promise<string> {
+    const started = await as(t.app, owner.token).post(`${base}/${provider}/authorize`, {
+      name: `${provider} main`,
+    });
+    expect(started.statusCode).toBe(200);
+    const { authorizeUrl } = started.json<{ authorizeUrl: string }>();
+    const consent = await fetch(authorizeUrl, { redirect: 'manual' });
+    expect(consent.status).toBe(302);
+    const back = new URL(consent.headers.get('location')!);
+    expect(`${back.origin}${back.pathname}`).toBe(`${PUBLIC_URL}/v1/oauth/callback/${provider}`);
+    const callback = await t.app.inject({ method: 'GET', url: `${back.pathname}${back.search}` });
+    expect(callback.statusCode).toBe(302);
+    const landed = new URL(callback.headers.location!);
+    expect(landed.origin).toBe('http://portal.test');
+    // The same state again: spent.
+    const replay = await t.app.inject({ method: 'GET', url: `${back.pathname}${back.search}` });
+    expect(replay.statusCode).toBe(400);
+    return landed.pathname.split('/').at(-1)!;
+  }
+
+  const tokenRequests = () =>
+    sim.context.journal.filter((e) => e.vendor === 'ghl' && e.path === '/oauth/token').length;
+  const liveToken = async (id: string) =>
+    (await t.app.get(ConnectionsService).credentials(owner.tenantId, id)).secrets;
+  const searchContacts = (id: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: `${base}/${id}/proxy/contacts/search`,
+      headers: { authorization: `Bearer ${owner.token}` },
+      payload: { locationId: 'loc_sandbox', query: 'ana', pageLimit: 5 },
+    });
+
+  it('connects GoHighLevel: state, code exchange, tokens sealed, location kept', async () => {
+    const started = await as(t.app, owner.token).post(`${base}/gohighlevel/authorize`, {
+      name: 'x',
+    });
+    const url = new URL(started.json<{ authorizeUrl: string }>().authorizeUrl);
+    expect(url.href.startsWith(`${simUrl}/ghl/oauth/chooselocation`)).toBe(true);
+    expect(url.searchParams.get('client_id')).toBe('ghl_client_sandbox');
+    expect(url.searchParams.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const id = await connect('gohighlevel');
+    const connection = (await as(t.app, owner.token).get(`${base}/${id}`)).json<{
+      authType: string;
+      attributes: Record<string, string>;
+      accessExpiresAt: string;
+    }>();
+    expect(connection).toMatchObject({
+      authType: 'oauth2',
+      attributes: { locationId: 'loc_sandbox', userType: 'Location' },
+    });
+    expect(Date.parse(connection.accessExpiresAt)).toBeGreaterThan(Date.now());
+    const { accessToken } = await liveToken(id);
+    const listed = await as(t.app, owner.token).get(base);
+    expect(listed.body).not.toContain(accessToken!);
+    // The proxy injects the token and GoHighLevel's Version header.
+    const found = await searchContacts(id);
+    expect(found.statusCode).toBe(200);
+    expect(found.body).not.toContain(accessToken!);
+  });
+
+  it('uses PKCE with Google', async () => {
+    const started = await as(t.app, owner.token).post(`${base}/google/authorize`, { name: 'g' });
+    const url = new URL(started.json<{ authorizeUrl: string }>().authorizeUrl);
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(url.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const id = await connect('google');
+    expect((await liveToken(id)).refreshToken).toBeDefined();
+  });
+
+  it('refreshes on a 401, once, storing the rotated refresh token', async () => {
+    const id = await connect('gohighlevel');
+    const before = await liveToken(id);
+    await fetch(`${simUrl}/_control/ghl/tokens/expire`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ accessToken: before.accessToken }),
+    });
+    const requestsBefore = tokenRequests();
+    expect((await searchContacts(id)).statusCode).toBe(200);
+    expect(tokenRequests() - requestsBefore).toBe(1);
+    const after = await liveToken(id);
+    expect(after.accessToken).not.toBe(before.accessToken);
+    // GoHighLevel refresh tokens are single use: the new one was kept.
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+  });
+
+  it('refreshes an expired token exactly once for 50 concurrent calls', async () => {
+    const id = await connect('gohighlevel');
+    const { accessToken } = await liveToken(id);
+    await fetch(`${simUrl}/_control/ghl/tokens/expire`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ accessToken }),
+    });
+    const { db } = t.app.get<DatabaseHandle>(DATABASE);
+    await withTenant(db, owner.tenantId, (tx) =>
+      tx
+        .update(connections)
+        .set({ accessExpiresAt: new Date(Date.now() - 1000) })
+        .where(eq(connections.id, id)),
+    );
+    const requestsBefore = tokenRequests();
+    const results = await Promise.all(Array.from({ length: 50 }, () => searchContacts(id)));
+    expect(results.map((r) => r.statusCode)).toEqual(Array.from({ length: 50 }, () => 200));
+    expect(tokenRequests() - requestsBefore).toBe(1);
+  });
+
+  it('marks the connection needs_reauth when the provider refuses the refresh', async () => {
+    const id = await connect('gohighlevel');
+    const { accessToken } = await liveToken(id);
+    await fetch(`${simUrl}/_control/ghl/tokens/expire`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ accessToken }),
+    });
+    sim.context.faults.add({
+      vendor: 'ghl',
+      pathIncludes: '/oauth/token',
+      status: 400,
+      remaining: 1,
+    });
+    const res = await searchContacts(id);
+    expect(res.statusCode).toBe(409);
+    const connection = (await as(t.app, owner.token).get(`${base}/${id}`)).json<{
+      status: string;
+      lastError: string;
+    }>();
+    expect(connection.status).toBe('needs_reauth');
+    expect(connection.lastError).toMatch(/token refresh failed/);
+    expect((await searchContacts(id)).statusCode).toBe(409);
+    const trail = await as(t.app, owner.token).get(
+      `/v1/tenants/${owner.tenantId}/audit-events?action=connection.needs_reauth`,
+    );
+    expect(trail.json<{ data: { targetId: string }[] }>().data[0]!.targetId).toBe(id);
+  });
+
+  it('refuses callbacks without state, with unknown state, or with a provider error', async () => {
+    const cb = (query: string) =>
+      t.app.inject({ method: 'GET', url: `/v1/oauth/callback/gohighlevel${query}` });
+    expect((await cb('?code=x')).statusCode).toBe(400);
+    expect((await cb('?code=x&state=unknown')).statusCode).toBe(400);
+    expect((await cb('')).statusCode).toBe(400);
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/v1/oauth/callback/twilio?code=x&state=y' }))
+        .statusCode,
+    ).toBe(404);
+    const started = await as(t.app, owner.token).post(`${base}/gohighlevel/authorize`, {
+      name: 'e',
+    });
+    const state = new URL(started.json<{ authorizeUrl: string }>().authorizeUrl).searchParams.get(
+      'state',
+    )!;
+    const denied = await cb(`?error=access_denied&state=${state}`);
+    expect(denied.statusCode).toBe(400);
+    expect(denied.json<{ detail: string }>().detail).toMatch(/access_denied/);
+    const started2 = await as(t.app, owner.token).post(`${base}/gohighlevel/authorize`, {
+      name: 'e',
+    });
+    const state2 = new URL(started2.json<{ authorizeUrl: string }>().authorizeUrl).searchParams.get(
+      'state',
+    )!;
+    expect((await cb(`?code=not-a-code&state=${state2}`)).statusCode).toBe(400);
+    expect(
+      (await as(t.app, owner.token).post(`${base}/twilio/authorize`, { name: 'x' })).statusCode,
+    ).toBe(404);
+  });
+});
