@@ -9,6 +9,8 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
  * the same suites on PGlite without Redis — what `npm start` uses — without the coverage gate.
  */
 const embedded = process.env.TEST_EMBEDDED === '1';
+// Processes the tests start must not all grab the simulators' port; tests start their own.
+process.env.SIMULATORS_EMBEDDED ??= 'false';
 if (embedded) {
   delete process.env.DATABASE_URL;
   delete process.env.REDIS_URL;

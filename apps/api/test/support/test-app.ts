@@ -27,6 +27,7 @@ export async function startTestApp(
     REDIS_KEY_PREFIX: `maxai-test-${randomBytes(4).toString('hex')}`,
     MASTER_KEY: randomBytes(32).toString('base64'),
     SEED_ON_START: 'false',
+    SIMULATORS_EMBEDDED: 'false',
     ...(db.url ? { DATABASE_URL: db.url } : {}),
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     ...env,

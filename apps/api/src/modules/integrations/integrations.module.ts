@@ -1,8 +1,13 @@
-import { Module } from '@nestjs/common';
+import {
+  Inject,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { KmsPort } from '@maxai/core';
 import type { DatabaseHandle } from '@maxai/db';
 import type { Logger } from 'pino';
-import { CONFIG } from '../../platform/config/config.module';
+import { CONFIG, ROLE, type Role } from '../../platform/config/config.module';
 import type { AppConfig } from '../../platform/config/config.schema';
 import { EnvKms, TenantSecrets } from '../../platform/crypto/envelope';
 import type { SecretBox } from '../../platform/crypto/secret-box';
@@ -17,6 +22,7 @@ import { ConnectionsRepository } from './connections.repository';
 import { ConnectionsService } from './connections.service';
 import { oauthApps } from './oauth-apps';
 import { ProxyService } from './proxy.service';
+import { SandboxSimulators } from './sandbox-simulators';
 
 export const KMS = Symbol('KMS');
 
@@ -42,6 +48,20 @@ export const KMS = Symbol('KMS');
         }),
     },
     {
+      provide: SandboxSimulators,
+      inject: [CONFIG, ROLE, ROOT_LOGGER],
+      useFactory: (config: AppConfig, role: Role, logger: Logger) =>
+        new SandboxSimulators(
+          {
+            enabled:
+              role === 'standalone' && config.PROVIDERS === 'sandbox' && config.SIMULATORS_EMBEDDED,
+            simulatorsUrl: config.SIMULATORS_URL,
+            publicUrl: config.PUBLIC_URL,
+          },
+          logger.child({ component: 'simulators' }),
+        ),
+    },
+    {
       provide: BindingsService,
       inject: [DATABASE, AuditService],
       useFactory: (database: DatabaseHandle, audit: AuditService) =>
@@ -60,4 +80,14 @@ export const KMS = Symbol('KMS');
   ],
   exports: [ConnectionsService, BindingsService, TenantSecrets],
 })
-export class IntegrationsModule {}
+export class IntegrationsModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(@Inject(SandboxSimulators) private readonly simulators: SandboxSimulators) {}
+
+  onApplicationBootstrap(): Promise<void> {
+    return this.simulators.start();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.simulators.stop();
+  }
+}

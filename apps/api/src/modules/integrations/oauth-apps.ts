@@ -23,9 +23,7 @@ export function oauthApps(config: AppConfig): Partial<Record<ProviderName, OAuth
     },
     google: {
       provider: googleOAuth(
-        sandbox
-          ? { authorizeBaseUrl: simulator('google'), tokenBaseUrl: simulator('google') }
-          : {},
+        sandbox ? { authorizeBaseUrl: simulator('google'), tokenBaseUrl: simulator('google') } : {},
       ),
       client: { clientId: config.GOOGLE_CLIENT_ID, clientSecret: config.GOOGLE_CLIENT_SECRET },
     },

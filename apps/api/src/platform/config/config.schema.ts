@@ -166,13 +166,11 @@ export const configSchema = z
     SIMULATORS_URL: optionalUrl(['http:', 'https:'], 'an http(s):// URL').transform(
       (v) => v ?? 'http://127.0.0.1:4010',
     ),
+    SIMULATORS_EMBEDDED: bool(true),
     // Defaults are the simulators' sandbox OAuth apps; live mode needs the marketplace apps.
     GHL_CLIENT_ID: z.string().min(1).default('ghl_client_sandbox'),
     GHL_CLIENT_SECRET: z.string().min(1).default('ghl_secret_sandbox'),
-    GOOGLE_CLIENT_ID: z
-      .string()
-      .min(1)
-      .default('google-client-sandbox.apps.googleusercontent.com'),
+    GOOGLE_CLIENT_ID: z.string().min(1).default('google-client-sandbox.apps.googleusercontent.com'),
     GOOGLE_CLIENT_SECRET: z.string().min(1).default('google-secret-sandbox'),
     AUDIT_CHECKPOINT_INTERVAL_S: int(0, 604_800, 3600),
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
