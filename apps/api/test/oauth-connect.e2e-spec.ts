@@ -6,7 +6,12 @@ import {
 } from '@maxai/simulators';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PermanentJobError, ProviderError } from '@maxai/core';
 import { ConnectionsService } from '../src/modules/integrations/connections.service';
+import {
+  refreshTokenJob,
+  TokenRefreshScheduler,
+} from '../src/modules/integrations/token-refresh.scheduler';
 import { DATABASE } from '../src/platform/database/database.module';
 import { as, signupOwner, type Account } from './support/accounts';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -172,6 +177,56 @@ describe('OAuth connect, refresh and the proxy, against the provider simulators'
       `/v1/tenants/${owner.tenantId}/audit-events?action=connection.needs_reauth`,
     );
     expect(trail.json<{ data: { targetId: string }[] }>().data[0]!.targetId).toBe(id);
+  });
+
+  it('refreshes tokens ahead of expiry through the background job', async () => {
+    const id = await connect('gohighlevel');
+    const before = await liveToken(id);
+    const { db } = t.app.get<DatabaseHandle>(DATABASE);
+    const expireIn = async (ms: number) =>
+      withTenant(db, owner.tenantId, (tx) =>
+        tx
+          .update(connections)
+          .set({ accessExpiresAt: new Date(Date.now() + ms) })
+          .where(eq(connections.id, id)),
+      );
+    await expireIn(5 * 60_000);
+    const scheduler = t.app.get(TokenRefreshScheduler);
+    expect(await scheduler.sweep()).toBeGreaterThanOrEqual(1);
+    const job = refreshTokenJob(t.app.get(ConnectionsService));
+    const payload = { tenantId: owner.tenantId, correlationId: 'test', connectionId: id };
+    await job.handler(payload, {} as never);
+    const after = await liveToken(id);
+    expect(after.accessToken).not.toBe(before.accessToken);
+    // Not due any more: the job leaves it alone.
+    await job.handler(payload, {} as never);
+    expect((await liveToken(id)).accessToken).toBe(after.accessToken);
+    // The provider down: the job fails to be retried, the connection stays active.
+    await expireIn(60_000);
+    sim.context.faults.add({
+      vendor: 'ghl',
+      pathIncludes: '/oauth/token',
+      status: 503,
+      remaining: 1,
+    });
+    const down = await job.handler(payload, {} as never).catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(ProviderError);
+    expect((await as(t.app, owner.token).get(`${base}/${id}`)).json()).toMatchObject({
+      status: 'active',
+    });
+    // A refused refresh is final for the job.
+    sim.context.faults.add({
+      vendor: 'ghl',
+      pathIncludes: '/oauth/token',
+      status: 401,
+      remaining: 1,
+    });
+    await expect(job.handler(payload, {} as never)).rejects.toBeInstanceOf(PermanentJobError);
+    const gone = { ...payload, connectionId: '01938f6e-5b7a-7c3d-9e2f-4a1b2c3d4e5f' };
+    await expect(job.handler(gone, {} as never)).rejects.toBeInstanceOf(PermanentJobError);
+    scheduler.start();
+    scheduler.start();
+    scheduler.stop();
   });
 
   it('refuses callbacks without state, with unknown state, or with a provider error', async () => {

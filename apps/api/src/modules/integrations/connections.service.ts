@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { uuidv7 } from 'uuidv7';
-import type { ProviderName } from '@maxai/core';
+import { ProviderError, type ProviderName } from '@maxai/core';
 import { withSystem, withTenant, type Database, type Tx } from '@maxai/db';
 import type { OAuthClientCredentials, OAuthProvider, OAuthTokens } from '@maxai/integrations';
 import type { TenantSecrets } from '../../platform/crypto/envelope';
@@ -34,6 +34,14 @@ export interface LiveCredentials {
 }
 
 const STATE_TTL_MS = 10 * 60_000;
+
+/** When to refresh an OAuth token before answering credentials. */
+export interface RefreshWhen {
+  /** The provider refused this token (a 401): refresh unless someone already did. */
+  staleAccessToken?: string | undefined;
+  /** Refresh when it expires within this long (default: the service's leeway, 60 s). */
+  withinMs?: number | undefined;
+}
 
 /**
  * Connections: a tenant's (or client's) credentials at a provider. Secrets are sealed with the
@@ -228,7 +236,7 @@ export class ConnectionsService {
   async credentials(
     tenantId: string,
     connectionId: string,
-    staleAccessToken?: string,
+    refresh: RefreshWhen = {},
   ): Promise<LiveCredentials> {
     const live = await withTenant(this.db, tenantId, async (tx) => {
       const row = await this.repository.find(tx, tenantId, connectionId);
@@ -241,11 +249,11 @@ export class ConnectionsService {
         `The connection needs attention (${live.connection.status}): connect it again.`,
       );
     }
-    if (!this.needsRefresh(live, staleAccessToken)) return live;
+    if (!this.needsRefresh(live, refresh)) return live;
     const key = `${tenantId}:${connectionId}`;
     let flight = this.refreshing.get(key);
     if (!flight) {
-      flight = this.refresh(tenantId, connectionId, staleAccessToken).finally(() =>
+      flight = this.refresh(tenantId, connectionId, refresh).finally(() =>
         this.refreshing.delete(key),
       );
       this.refreshing.set(key, flight);
@@ -253,26 +261,27 @@ export class ConnectionsService {
     return flight;
   }
 
-  private needsRefresh(live: LiveCredentials, stale?: string): boolean {
+  private needsRefresh(live: LiveCredentials, when: RefreshWhen): boolean {
     if (live.connection.authType !== 'oauth2') return false;
-    if (stale !== undefined && live.secrets.accessToken === stale) return true;
+    if (when.staleAccessToken !== undefined && live.secrets.accessToken === when.staleAccessToken) {
+      return true;
+    }
     const expiresAt = live.connection.accessExpiresAt?.getTime();
-    return (
-      expiresAt !== undefined && expiresAt - (this.options.refreshLeewayMs ?? 60_000) <= Date.now()
-    );
+    const leeway = when.withinMs ?? this.options.refreshLeewayMs ?? 60_000;
+    return expiresAt !== undefined && expiresAt - leeway <= Date.now();
   }
 
   private async refresh(
     tenantId: string,
     connectionId: string,
-    stale?: string,
+    when: RefreshWhen,
   ): Promise<LiveCredentials> {
     const outcome = await withTenant(this.db, tenantId, async (tx) => {
       // The row lock makes every other replica's refresher wait here, then see our result.
       const row = await this.repository.findForUpdate(tx, tenantId, connectionId);
       if (!row) throw notFound();
       const live = await this.open(tx, row);
-      if (!this.needsRefresh(live, stale)) return { live };
+      if (!this.needsRefresh(live, when)) return { live };
       const app = this.options.oauth[live.spec.name];
       const refreshToken = live.secrets.refreshToken;
       if (!app || !refreshToken) return { failed: 'no refresh token' };
@@ -293,6 +302,8 @@ export class ConnectionsService {
         await this.repository.update(tx, tenantId, row.id, patch);
         return { live: { ...live, secrets, connection: { ...row, ...patch } } };
       } catch (error) {
+        // The provider is down or busy: the token may still be good later; try again then.
+        if (error instanceof ProviderError && error.retryable) throw error;
         return { failed: errorText(error) };
       }
     });

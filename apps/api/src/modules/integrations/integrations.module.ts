@@ -1,11 +1,16 @@
 import {
   Inject,
   Module,
+  type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type OnModuleInit,
 } from '@nestjs/common';
-import type { KmsPort } from '@maxai/core';
-import type { DatabaseHandle } from '@maxai/db';
+import type { JobQueue, KmsPort } from '@maxai/core';
+import type { DatabaseHandle, Tx } from '@maxai/db';
+import { JobRegistry } from '../../platform/queue/job-registry';
+import type { JobStack } from '../../platform/queue/job-stack';
+import { JOB_QUEUE, JOB_STACK } from '../../platform/queue/queue.tokens';
 import type { Logger } from 'pino';
 import { CONFIG, ROLE, type Role } from '../../platform/config/config.module';
 import type { AppConfig } from '../../platform/config/config.schema';
@@ -23,6 +28,7 @@ import { ConnectionsService } from './connections.service';
 import { oauthApps } from './oauth-apps';
 import { ProxyService } from './proxy.service';
 import { SandboxSimulators } from './sandbox-simulators';
+import { refreshTokenJob, TokenRefreshScheduler } from './token-refresh.scheduler';
 
 export const KMS = Symbol('KMS');
 
@@ -46,6 +52,24 @@ export const KMS = Symbol('KMS');
           portalUrl: config.PORTAL_URL ?? config.PUBLIC_URL,
           oauth: oauthApps(config),
         }),
+    },
+    {
+      provide: TokenRefreshScheduler,
+      inject: [DATABASE, JOB_QUEUE, JOB_STACK, ROOT_LOGGER, CONFIG],
+      useFactory: (
+        database: DatabaseHandle,
+        queue: JobQueue<Tx>,
+        stack: JobStack,
+        logger: Logger,
+        config: AppConfig,
+      ) =>
+        new TokenRefreshScheduler(
+          database.db,
+          queue,
+          stack.transport,
+          logger.child({ component: 'token-refresh' }),
+          config.TOKEN_REFRESH_INTERVAL_S,
+        ),
     },
     {
       provide: SandboxSimulators,
@@ -80,11 +104,29 @@ export const KMS = Symbol('KMS');
   ],
   exports: [ConnectionsService, BindingsService, TenantSecrets],
 })
-export class IntegrationsModule implements OnApplicationBootstrap, OnApplicationShutdown {
-  constructor(@Inject(SandboxSimulators) private readonly simulators: SandboxSimulators) {}
+export class IntegrationsModule
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  constructor(
+    @Inject(SandboxSimulators) private readonly simulators: SandboxSimulators,
+    @Inject(TokenRefreshScheduler) private readonly refresher: TokenRefreshScheduler,
+    @Inject(ConnectionsService) private readonly connections: ConnectionsService,
+    @Inject(JobRegistry) private readonly registry: JobRegistry,
+    @Inject(ROLE) private readonly role: Role,
+  ) {}
 
-  onApplicationBootstrap(): Promise<void> {
-    return this.simulators.start();
+  onModuleInit(): void {
+    this.registry.register(refreshTokenJob(this.connections));
+  }
+
+  /** Job-running processes refresh tokens ahead of expiry; standalone starts the simulators. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.role !== 'api') this.refresher.start();
+    await this.simulators.start();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.refresher.stop();
   }
 
   onApplicationShutdown(): Promise<void> {

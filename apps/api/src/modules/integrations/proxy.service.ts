@@ -49,7 +49,9 @@ export class ProxyService {
     const started = performance.now();
     let response = await this.send(live, request);
     if (response.status === 401 && live.connection.authType === 'oauth2') {
-      live = await this.connections.credentials(tenantId, connectionId, live.secrets.accessToken);
+      live = await this.connections.credentials(tenantId, connectionId, {
+        staleAccessToken: live.secrets.accessToken,
+      });
       response = await this.send(live, request);
     }
     this.logger.info(

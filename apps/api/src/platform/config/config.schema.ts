@@ -167,6 +167,7 @@ export const configSchema = z
       (v) => v ?? 'http://127.0.0.1:4010',
     ),
     SIMULATORS_EMBEDDED: bool(true),
+    TOKEN_REFRESH_INTERVAL_S: int(0, 86_400, 300),
     // Defaults are the simulators' sandbox OAuth apps; live mode needs the marketplace apps.
     GHL_CLIENT_ID: z.string().min(1).default('ghl_client_sandbox'),
     GHL_CLIENT_SECRET: z.string().min(1).default('ghl_secret_sandbox'),
