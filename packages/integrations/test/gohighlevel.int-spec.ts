@@ -16,6 +16,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCalendarContract } from './contracts/calendar.contract';
 import { runCrmContract } from './contracts/crm.contract';
+import { runMessagingContract } from './contracts/messaging.contract';
 import { errorText, startSimulator, type SimHarness } from './sim-harness';
 
 interface MintedTokens {
@@ -45,6 +46,20 @@ runCrmContract('GhlCrm (GoHighLevel simulator)', async () => {
     crm: new GhlCrm(await ghlConnection(sim)),
     otherTenant: new GhlCrm(await ghlConnection(sim, GHL_SANDBOX_LOCATION_2)),
     pipeline: { pipelineId: 'pipe_sales', stageId: 'stage_new', nextStageId: 'stage_won' },
+    teardown: () => sim.close(),
+  };
+});
+
+runMessagingContract('GhlMessaging (GoHighLevel simulator)', async () => {
+  const sim = await startSimulator(ghlSimulator());
+  return {
+    adapter: new GhlMessaging(await ghlConnection(sim)),
+    from: '+15550001000',
+    foreignFrom: '+15559999999',
+    unknownMessageId: 'msg_unknown',
+    deliver: async (id) => {
+      await sim.control(`ghl/messages/${id}/status`, { status: 'delivered' });
+    },
     teardown: () => sim.close(),
   };
 });
@@ -91,7 +106,7 @@ describe('GoHighLevel adapters against the simulator', () => {
       expect(sent.usage).toEqual({
         provider: 'gohighlevel',
         operation: 'messaging.send_sms',
-        units: [{ name: 'sms_segments', quantity: 1 }],
+        units: [{ name: 'sms_segment', quantity: 1 }],
         reference: sent.data.id,
       });
       const read = await messaging.getMessage(sent.data.id);
@@ -114,7 +129,7 @@ describe('GoHighLevel adapters against the simulator', () => {
       const body = 'Привет! '.repeat(12); // 96 UCS-2 units → 2 segments
       const first = await messaging.sendSms({ from: '+15550001000', to: '+15550000001', body });
       expect(first.data.segments).toBe(2);
-      expect(first.usage?.units).toEqual([{ name: 'sms_segments', quantity: 2 }]);
+      expect(first.usage?.units).toEqual([{ name: 'sms_segment', quantity: 2 }]);
       const crm = new GhlCrm(await ghlConnection(sim));
       expect((await crm.searchContacts({ phone: '+15550000001' })).data).toHaveLength(1);
     });

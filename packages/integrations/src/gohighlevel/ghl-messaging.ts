@@ -108,7 +108,7 @@ export class GhlMessaging implements MessagingPort {
       usage: {
         provider: 'gohighlevel',
         operation: 'messaging.send_sms',
-        units: [{ name: 'sms_segments', quantity: segments }],
+        units: [{ name: 'sms_segment', quantity: segments }],
         reference: res.body.messageId,
       },
     };

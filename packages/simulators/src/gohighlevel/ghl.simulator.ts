@@ -458,6 +458,11 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
         if (!text(body.email) && !text(body.phone)) {
           return fail(reply, 400, 'email or phone is required');
         }
+        const phone = text(body.phone);
+        // GoHighLevel validates phone numbers (E.164 after normalisation) on contact writes.
+        if (phone !== undefined && !/^\+[1-9]\d{6,14}$/.test(phone)) {
+          return fail(reply, 422, ['phone must be a valid phone number']);
+        }
         const result = upsert(grant.locationId, body);
         return reply.code(201).send({ ...result, traceId: randomUUID() });
       });
@@ -732,6 +737,11 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
         if (!message) return fail(reply, 422, ['message should not be empty']);
         const to = text(body.toNumber) ?? contact.phone;
         if (!to) return fail(reply, 400, 'Contact does not have a phone number');
+        const from = text(body.fromNumber);
+        // Only the location's own numbers may send (LC Phone / Twilio numbers of the location).
+        if (from !== undefined && from !== sandboxNumber) {
+          return fail(reply, 400, 'fromNumber is not a phone number of this location');
+        }
         let conversationId = conversations.get(contact.id);
         if (!conversationId) {
           conversationId = newId();
