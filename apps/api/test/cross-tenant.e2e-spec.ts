@@ -97,7 +97,7 @@ const fill = (path: string, ids: Record<string, string>) =>
 
 async function call(token: string, method: string, url: string) {
   const payloads: Record<string, object> = {
-    POST: { name: 'x', channel: 'voice' },
+    POST: { name: 'x', channel: 'voice', locationId: 'loc' },
     PATCH: { name: 'x', role: 'member' },
   };
   return t.app.inject({

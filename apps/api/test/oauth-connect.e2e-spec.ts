@@ -43,13 +43,15 @@ describe('OAuth connect, refresh and the proxy, against the provider simulators'
   });
 
   /** Consent at the provider: its authorize page redirects back to our callback. */
-  async function connect(provider: string): Promise<string> {
+  async function connect(provider: string, extra: Record<string, string> = {}): Promise<string> {
     const started = await as(t.app, owner.token).post(`${base}/${provider}/authorize`, {
       name: `${provider} main`,
     });
     expect(started.statusCode).toBe(200);
     const { authorizeUrl } = started.json<{ authorizeUrl: string }>();
-    const consent = await fetch(authorizeUrl, { redirect: 'manual' });
+    const consentUrl = new URL(authorizeUrl);
+    for (const [key, value] of Object.entries(extra)) consentUrl.searchParams.set(key, value);
+    const consent = await fetch(consentUrl, { redirect: 'manual' });
     expect(consent.status).toBe(302);
     const back = new URL(consent.headers.get('location')!);
     expect(`${back.origin}${back.pathname}`).toBe(`${PUBLIC_URL}/v1/oauth/callback/${provider}`);
@@ -177,6 +179,50 @@ describe('OAuth connect, refresh and the proxy, against the provider simulators'
       `/v1/tenants/${owner.tenantId}/audit-events?action=connection.needs_reauth`,
     );
     expect(trail.json<{ data: { targetId: string }[] }>().data[0]!.targetId).toBe(id);
+  });
+
+  it("issues a location's connection from an agency (Company) connection", async () => {
+    // The agency picks "Company" on GoHighLevel's consent page.
+    const agency = await connect('gohighlevel', { user_type: 'Company' });
+    const api = as(t.app, owner.token);
+    expect((await api.get(`${base}/${agency}`)).json()).toMatchObject({
+      attributes: { userType: 'Company', companyId: 'comp_sandbox' },
+    });
+    const created = await api.post(`${base}/${agency}/location-token`, {
+      locationId: 'loc_sandbox_2',
+      name: 'Second location',
+    });
+    expect(created.statusCode).toBe(201);
+    const location = created.json<{ id: string; attributes: Record<string, string> }>();
+    expect(location.attributes).toMatchObject({
+      userType: 'Location',
+      locationId: 'loc_sandbox_2',
+      companyConnectionId: agency,
+    });
+    const found = await t.app.inject({
+      method: 'POST',
+      url: `${base}/${location.id}/proxy/contacts/search`,
+      headers: { authorization: `Bearer ${owner.token}` },
+      payload: { locationId: 'loc_sandbox_2', query: 'x' },
+    });
+    expect(found.statusCode).toBe(200);
+    // Only an agency connection can do this.
+    const fromLocation = await api.post(`${base}/${location.id}/location-token`, {
+      locationId: 'loc_sandbox',
+      name: 'x',
+    });
+    expect(fromLocation.statusCode).toBe(422);
+    sim.context.faults.add({
+      vendor: 'ghl',
+      pathIncludes: '/oauth/locationToken',
+      status: 400,
+      remaining: 1,
+    });
+    const refused = await api.post(`${base}/${agency}/location-token`, {
+      locationId: 'loc_sandbox',
+      name: 'x',
+    });
+    expect(refused.statusCode).toBe(422);
   });
 
   it('refreshes tokens ahead of expiry through the background job', async () => {

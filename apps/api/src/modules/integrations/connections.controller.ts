@@ -35,6 +35,13 @@ class ConnectionParams extends createZodDto(
 class ProviderParams extends createZodDto(
   z.object({ tenantId: z.uuid(), provider: z.string().min(1).max(40) }),
 ) {}
+class LocationBody extends createZodDto(
+  z.object({
+    locationId: z.string().trim().min(1).max(100).meta({ example: 've9EPM428h8vShlRW1KT' }),
+    name: z.string().trim().min(1).max(200).meta({ example: 'Bright Smiles — GoHighLevel' }),
+    clientId: z.uuid().optional().meta({ example: '01938f6e-5b7a-7c3d-9e2f-4a1b2c3d4e5f' }),
+  }),
+) {}
 class CallbackParams extends createZodDto(z.object({ provider: z.string().min(1).max(40) })) {}
 class CallbackQuery extends createZodDto(
   z.object({
@@ -161,6 +168,29 @@ export class ConnectionsController {
     @Req() r: AuthenticatedRequest,
   ): Promise<void> {
     await this.connections.delete(authOf(r), p.tenantId, p.connectionId, requestMeta(r));
+  }
+
+  @Post('v1/tenants/:tenantId/connections/:connectionId/location-token')
+  @HttpCode(201)
+  @Authorize('connections:manage')
+  @ApiOperation({
+    summary: "GoHighLevel: a location's connection from the agency (Company) connection",
+  })
+  @ApiCreatedResponse({ type: ConnectionDto })
+  async location(
+    @Param(new ZodValidationPipe(ConnectionParams)) p: ConnectionParams,
+    @Body(new ZodValidationPipe(LocationBody)) body: LocationBody,
+    @Req() r: AuthenticatedRequest,
+  ) {
+    return view(
+      await this.connections.connectLocation(
+        authOf(r),
+        p.tenantId,
+        p.connectionId,
+        body,
+        requestMeta(r),
+      ),
+    );
   }
 
   @Post('v1/tenants/:tenantId/connections/:provider/authorize')

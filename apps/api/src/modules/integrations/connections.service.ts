@@ -16,6 +16,12 @@ import { providerSpec, type ProviderSpec } from './providers';
 export interface OAuthApp {
   provider: OAuthProvider;
   client: OAuthClientCredentials;
+  /** GoHighLevel: a Location (sub-account) token from an agency's Company token. */
+  locationToken?: (input: {
+    companyAccessToken: string;
+    companyId: string;
+    locationId: string;
+  }) => Promise<OAuthTokens>;
 }
 
 export interface ConnectionsOptions {
@@ -226,6 +232,59 @@ export class ConnectionsService {
     });
     const portal = this.options.portalUrl.replace(/\/+$/, '');
     return { connection, location: `${portal}/connections/${connection.id}?connected=1` };
+  }
+
+  /**
+   * GoHighLevel agencies connect once at Company level; each sub-account (Location) they serve
+   * gets its own connection from the `/oauth/locationToken` exchange (ARCHITECTURE §5).
+   */
+  async connectLocation(
+    caller: Authenticated,
+    tenantId: string,
+    companyConnectionId: string,
+    input: { locationId: string; name: string; clientId?: string | undefined },
+    meta: RequestMeta,
+  ): Promise<ConnectionRow> {
+    const source = await this.get(caller, tenantId, companyConnectionId);
+    assertAllowed(caller, 'connections:manage', tenantId, input.clientId);
+    const exchange = this.options.oauth.gohighlevel?.locationToken;
+    const companyId = source.attributes.companyId;
+    if (
+      source.provider !== 'gohighlevel' ||
+      source.attributes.userType !== 'Company' ||
+      !companyId ||
+      !exchange
+    ) {
+      throw new ProblemError(
+        'unprocessable-content',
+        'Only a GoHighLevel agency (Company) connection can issue location connections.',
+      );
+    }
+    const live = await this.credentials(tenantId, companyConnectionId);
+    const tokens = await exchange({
+      companyAccessToken: live.secrets.accessToken ?? '',
+      companyId,
+      locationId: input.locationId,
+    }).catch((error: unknown) => {
+      throw new ProblemError(
+        'unprocessable-content',
+        `GoHighLevel refused the location token: ${errorText(error)}`,
+      );
+    });
+    return withTenant(this.db, tenantId, async (tx) => {
+      const row = await this.store(tx, tenantId, {
+        provider: 'gohighlevel',
+        authType: 'oauth2',
+        name: input.name,
+        clientId: input.clientId,
+        secrets: tokenSecrets(tokens),
+        attributes: { ...tokens.attributes, companyConnectionId },
+        createdBy: caller.actor.id,
+        accessExpiresAt: tokens.expiresAt ? new Date(tokens.expiresAt) : null,
+      });
+      await this.record(tx, caller, meta, tenantId, 'connection.created', row);
+      return row;
+    });
   }
 
   /**

@@ -10,16 +10,17 @@ import type { OAuthApp } from './connections.service';
 export function oauthApps(config: AppConfig): Partial<Record<ProviderName, OAuthApp>> {
   const sandbox = config.PROVIDERS === 'sandbox';
   const simulator = (prefix: string) => `${config.SIMULATORS_URL.replace(/\/+$/, '')}/${prefix}`;
+  // https://highlevel.stoplight.io/docs/integrations/ — authorize on the marketplace, tokens
+  // from the API host.
+  const ghl = ghlOAuth({
+    authorizeBaseUrl: sandbox ? simulator('ghl') : 'https://marketplace.gohighlevel.com',
+    tokenBaseUrl: sandbox ? simulator('ghl') : 'https://services.leadconnectorhq.com',
+  });
   return {
     gohighlevel: {
-      // https://highlevel.stoplight.io/docs/integrations/ — authorize on the marketplace,
-      // tokens from the API host.
-      provider: ghlOAuth({
-        authorizeBaseUrl: sandbox ? simulator('ghl') : 'https://marketplace.gohighlevel.com',
-        tokenBaseUrl: sandbox ? simulator('ghl') : 'https://services.leadconnectorhq.com',
-        userType: 'Location',
-      }),
+      provider: ghl,
       client: { clientId: config.GHL_CLIENT_ID, clientSecret: config.GHL_CLIENT_SECRET },
+      locationToken: (input) => ghl.locationToken(input),
     },
     google: {
       provider: googleOAuth(
