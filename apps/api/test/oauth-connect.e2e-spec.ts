@@ -179,6 +179,25 @@ describe('OAuth connect, refresh and the proxy, against the provider simulators'
       `/v1/tenants/${owner.tenantId}/audit-events?action=connection.needs_reauth`,
     );
     expect(trail.json<{ data: { targetId: string }[] }>().data[0]!.targetId).toBe(id);
+    // …and emitted as a CloudEvent.
+    const events = await as(t.app, owner.token).get(
+      `/v1/tenants/${owner.tenantId}/events?type=maxai.integrations.connection.needs_reauth`,
+    );
+    expect(events.json<{ data: unknown[] }>().data[0]).toMatchObject({
+      specversion: '1.0',
+      type: 'maxai.integrations.connection.needs_reauth',
+      source: '/maxai/integrations',
+      subject: `connections/${id}`,
+      tenantid: owner.tenantId,
+      data: { connectionId: id, provider: 'gohighlevel' },
+    });
+    const page = await as(t.app, owner.token).get(`/v1/tenants/${owner.tenantId}/events?limit=1`);
+    const first = page.json<{ data: { id: string }[]; nextCursor: string | null }>();
+    expect(first.nextCursor).toBe(first.data[0]!.id);
+    const next = await as(t.app, owner.token).get(
+      `/v1/tenants/${owner.tenantId}/events?limit=1&cursor=${first.nextCursor!}`,
+    );
+    expect(next.json<{ data: { id: string }[] }>().data[0]?.id).not.toBe(first.nextCursor);
   });
 
   it("issues a location's connection from an agency (Company) connection", async () => {

@@ -599,3 +599,30 @@ export const portBindings = pgTable(
     ...tenantPolicies('port_bindings', t.tenantId),
   ],
 ).enableRLS();
+
+/**
+ * Domain events as CloudEvents 1.0 (ARCHITECTURE.md §4): appended in the transaction of the
+ * change they describe, so an event exists exactly when its change does. Delivery to consumers
+ * (webhooks out, flows) reads from here.
+ */
+export const domainEvents = pgTable(
+  'domain_events',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    type: text('type').notNull(),
+    source: text('source').notNull(),
+    subject: text('subject'),
+    clientId: uuid('client_id'),
+    time: timestamp('time', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    correlationId: text('correlation_id'),
+    data: jsonb('data').notNull().$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('domain_events_type_idx').on(t.tenantId, t.type, t.time),
+    ...tenantPolicies('domain_events', t.tenantId),
+  ],
+).enableRLS();

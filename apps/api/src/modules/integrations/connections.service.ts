@@ -6,6 +6,7 @@ import type { OAuthClientCredentials, OAuthProvider, OAuthTokens } from '@maxai/
 import type { TenantSecrets } from '../../platform/crypto/envelope';
 import { ProblemError } from '../../platform/errors/problem';
 import type { AuditService } from '../audit/audit.service';
+import type { EventsService } from '../events/events.service';
 import { notFound, type Authenticated } from '../iam/auth.guard';
 import type { RequestMeta } from '../iam/auth.service';
 import { canSee, isAllowed, type Permission } from '../iam/permissions';
@@ -65,6 +66,7 @@ export class ConnectionsService {
     private readonly repository: ConnectionsRepository,
     private readonly secrets: TenantSecrets,
     private readonly audit: AuditService,
+    private readonly events: EventsService,
     private readonly options: ConnectionsOptions,
   ) {}
 
@@ -343,7 +345,7 @@ export class ConnectionsService {
       if (!this.needsRefresh(live, when)) return { live };
       const app = this.options.oauth[live.spec.name];
       const refreshToken = live.secrets.refreshToken;
-      if (!app || !refreshToken) return { failed: 'no refresh token' };
+      if (!app || !refreshToken) return { failed: 'no refresh token', row };
       try {
         const tokens = await app.provider.refresh({ client: app.client, refreshToken });
         // Providers with single-use refresh tokens (GoHighLevel) send a new one: keep it.
@@ -363,10 +365,11 @@ export class ConnectionsService {
       } catch (error) {
         // The provider is down or busy: the token may still be good later; try again then.
         if (error instanceof ProviderError && error.retryable) throw error;
-        return { failed: errorText(error) };
+        return { failed: errorText(error), row };
       }
     });
     if (outcome.live) return outcome.live;
+    const failedRow = outcome.row;
     await withTenant(this.db, tenantId, async (tx) => {
       await this.repository.update(tx, tenantId, connectionId, {
         status: 'needs_reauth',
@@ -378,6 +381,19 @@ export class ConnectionsService {
         action: 'connection.needs_reauth',
         outcome: 'failure',
         target: { type: 'connection', id: connectionId },
+      });
+      await this.events.emit(tx, {
+        tenantId,
+        clientId: failedRow.clientId,
+        type: 'maxai.integrations.connection.needs_reauth',
+        source: '/maxai/integrations',
+        subject: `connections/${connectionId}`,
+        data: {
+          connectionId,
+          provider: failedRow.provider,
+          name: failedRow.name,
+          reason: outcome.failed,
+        },
       });
     });
     throw new ProblemError('conflict', 'The provider refused the token refresh: connect again.');

@@ -19,6 +19,7 @@ import type { SecretBox } from '../../platform/crypto/secret-box';
 import { DATABASE } from '../../platform/database/database.module';
 import { ROOT_LOGGER } from '../../platform/logging/logging.module';
 import { AuditService } from '../audit/audit.service';
+import { EventsService } from '../events/events.service';
 import { SECRET_BOX } from '../iam/iam.module';
 import { BindingsController } from './bindings.controller';
 import { BindingsService } from './bindings.service';
@@ -40,14 +41,15 @@ export const KMS = Symbol('KMS');
     { provide: TenantSecrets, inject: [KMS], useFactory: (kms: KmsPort) => new TenantSecrets(kms) },
     {
       provide: ConnectionsService,
-      inject: [DATABASE, TenantSecrets, AuditService, CONFIG],
+      inject: [DATABASE, TenantSecrets, AuditService, EventsService, CONFIG],
       useFactory: (
         database: DatabaseHandle,
         secrets: TenantSecrets,
         audit: AuditService,
+        events: EventsService,
         config: AppConfig,
       ) =>
-        new ConnectionsService(database.db, new ConnectionsRepository(), secrets, audit, {
+        new ConnectionsService(database.db, new ConnectionsRepository(), secrets, audit, events, {
           publicUrl: config.PUBLIC_URL,
           portalUrl: config.PORTAL_URL ?? config.PUBLIC_URL,
           oauth: oauthApps(config),

@@ -4,6 +4,7 @@ import { IamModule } from '../../modules/iam/iam.module';
 import { SeedModule } from '../../modules/seed/seed.module';
 import { TenancyModule } from '../../modules/tenancy/tenancy.module';
 import { IntegrationsModule } from '../../modules/integrations/integrations.module';
+import { EventsModule } from '../../modules/events/events.module';
 import { ConfigModule, type Role } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { DatabaseModule } from '../database/database.module';
@@ -33,6 +34,7 @@ export class AppModule {
         AuditModule,
         IamModule,
         TenancyModule,
+        EventsModule,
         IntegrationsModule,
         SeedModule,
       ],
