@@ -158,7 +158,7 @@ describe('TokenService keys', () => {
     const store = new InMemorySigningKeys();
     await service(store, new SecretBox(randomBytes(32))).init();
     await expect(service(store, new SecretBox(randomBytes(32))).init()).rejects.toThrow(
-      /sealed under another master key/,
+      /sealed under an unknown master key/,
     );
   });
 });
