@@ -1,12 +1,14 @@
 import { runApiBench } from './api';
 import { runHttpBench } from './http';
 import { runPolicyBench } from './policy';
+import { runProxyBench } from './proxy';
 
 /** `npm run bench -- <name>`: runs one benchmark; each prints its figures and its baseline. */
 const benches: Record<string, () => Promise<void>> = {
   http: runHttpBench,
   policy: runPolicyBench,
   api: runApiBench,
+  proxy: runProxyBench,
 };
 
 const name = process.argv[2] ?? 'http';
