@@ -7,6 +7,7 @@ import {
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentJobError, ProviderError } from '@maxai/core';
+import { PrincipalCache } from '../src/modules/iam/principal-cache';
 import { ConnectionsService } from '../src/modules/integrations/connections.service';
 import {
   refreshTokenJob,
@@ -146,6 +147,7 @@ describe('OAuth connect, refresh and the proxy, against the provider simulators'
         .set({ accessExpiresAt: new Date(Date.now() - 1000) })
         .where(eq(connections.id, id)),
     );
+    await t.app.get(PrincipalCache).invalidate({ connections: [id] });
     const requestsBefore = tokenRequests();
     const results = await Promise.all(Array.from({ length: 50 }, () => searchContacts(id)));
     expect(results.map((r) => r.statusCode)).toEqual(Array.from({ length: 50 }, () => 200));
@@ -248,13 +250,16 @@ describe('OAuth connect, refresh and the proxy, against the provider simulators'
     const id = await connect('gohighlevel');
     const before = await liveToken(id);
     const { db } = t.app.get<DatabaseHandle>(DATABASE);
-    const expireIn = async (ms: number) =>
-      withTenant(db, owner.tenantId, (tx) =>
+    const expireIn = async (ms: number) => {
+      await withTenant(db, owner.tenantId, (tx) =>
         tx
           .update(connections)
           .set({ accessExpiresAt: new Date(Date.now() + ms) })
           .where(eq(connections.id, id)),
       );
+      // Changed behind the API's back: drop the cached credentials.
+      await t.app.get(PrincipalCache).invalidate({ connections: [id] });
+    };
     await expireIn(5 * 60_000);
     const scheduler = t.app.get(TokenRefreshScheduler);
     expect(await scheduler.sweep()).toBeGreaterThanOrEqual(1);

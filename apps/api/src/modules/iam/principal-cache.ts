@@ -1,8 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
-/** What changed: the principals of these users or API keys (by key hash), or everything. */
-export type AccessChange = { users?: string[]; apiKeys?: string[] } | 'all';
+/**
+ * What changed: the principals of these users or API keys (by key hash), these connections'
+ * credentials, or everything.
+ */
+export type AccessChange = { users?: string[]; apiKeys?: string[]; connections?: string[] } | 'all';
 
 export interface PrincipalCacheOptions {
   /** Upper bound on staleness should an invalidation message be lost. */
@@ -88,6 +91,7 @@ export class PrincipalCache {
     }
     for (const id of change.users ?? []) this.entries.delete(userKey(id));
     for (const hash of change.apiKeys ?? []) this.entries.delete(apiKeyKey(hash));
+    for (const id of change.connections ?? []) this.entries.delete(connectionKey(id));
   }
 
   private listen(subscriber: Redis): void {
@@ -128,3 +132,4 @@ export class PrincipalCache {
 
 export const userKey = (userId: string) => `user:${userId}`;
 export const apiKeyKey = (keyHash: string) => `key:${keyHash}`;
+export const connectionKey = (connectionId: string) => `connection:${connectionId}`;

@@ -7,6 +7,7 @@ import type { TenantSecrets } from '../../platform/crypto/envelope';
 import { ProblemError } from '../../platform/errors/problem';
 import type { AuditService } from '../audit/audit.service';
 import type { EventsService } from '../events/events.service';
+import { connectionKey, type PrincipalCache } from '../iam/principal-cache';
 import { notFound, type Authenticated } from '../iam/auth.guard';
 import type { RequestMeta } from '../iam/auth.service';
 import { canSee, isAllowed, type Permission } from '../iam/permissions';
@@ -68,6 +69,7 @@ export class ConnectionsService {
     private readonly audit: AuditService,
     private readonly events: EventsService,
     private readonly options: ConnectionsOptions,
+    private readonly cache?: PrincipalCache,
   ) {}
 
   async list(caller: Authenticated, tenantId: string): Promise<ConnectionRow[]> {
@@ -134,6 +136,7 @@ export class ConnectionsService {
       await this.repository.delete(tx, tenantId, id);
       await this.record(tx, caller, meta, tenantId, 'connection.deleted', row);
     });
+    await this.changed(id);
   }
 
   /** Starts an OAuth connect: the provider's authorize URL with a one-time state. */
@@ -299,11 +302,7 @@ export class ConnectionsService {
     connectionId: string,
     refresh: RefreshWhen = {},
   ): Promise<LiveCredentials> {
-    const live = await withTenant(this.db, tenantId, async (tx) => {
-      const row = await this.repository.find(tx, tenantId, connectionId);
-      if (!row) throw notFound();
-      return this.open(tx, row);
-    });
+    const live = await this.opened(tenantId, connectionId);
     if (live.connection.status !== 'active') {
       throw new ProblemError(
         'conflict',
@@ -368,6 +367,7 @@ export class ConnectionsService {
         return { failed: errorText(error), row };
       }
     });
+    await this.changed(connectionId);
     if (outcome.live) return outcome.live;
     const failedRow = outcome.row;
     await withTenant(this.db, tenantId, async (tx) => {
@@ -396,7 +396,32 @@ export class ConnectionsService {
         },
       });
     });
+    await this.changed(connectionId);
     throw new ProblemError('conflict', 'The provider refused the token refresh: connect again.');
+  }
+
+  /**
+   * A connection with its opened credentials, whatever its status. Cached per process and
+   * dropped on every replica when the connection changes (refresh, re-auth, deletion), so a
+   * proxied call needs no database trip.
+   */
+  async opened(tenantId: string, connectionId: string): Promise<LiveCredentials> {
+    const load = () =>
+      withTenant(this.db, tenantId, async (tx) => {
+        const row = await this.repository.find(tx, tenantId, connectionId);
+        return row ? this.open(tx, row) : undefined;
+      });
+    const live = this.cache
+      ? await this.cache.get(connectionKey(connectionId), load)
+      : await load();
+    // The cache is keyed by connection id: a connection of another tenant is not this one.
+    if (live?.connection.tenantId !== tenantId) throw notFound();
+    return live;
+  }
+
+  /** Tells every replica this connection's cached credentials are stale. */
+  private async changed(connectionId: string): Promise<void> {
+    await this.cache?.invalidate({ connections: [connectionId] });
   }
 
   private async open(tx: Tx, row: ConnectionRow): Promise<LiveCredentials> {

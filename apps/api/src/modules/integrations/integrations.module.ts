@@ -20,6 +20,7 @@ import { DATABASE } from '../../platform/database/database.module';
 import { ROOT_LOGGER } from '../../platform/logging/logging.module';
 import { AuditService } from '../audit/audit.service';
 import { EventsService } from '../events/events.service';
+import { PrincipalCache } from '../iam/principal-cache';
 import { SECRET_BOX } from '../iam/iam.module';
 import { BindingsController } from './bindings.controller';
 import { BindingsService } from './bindings.service';
@@ -41,19 +42,28 @@ export const KMS = Symbol('KMS');
     { provide: TenantSecrets, inject: [KMS], useFactory: (kms: KmsPort) => new TenantSecrets(kms) },
     {
       provide: ConnectionsService,
-      inject: [DATABASE, TenantSecrets, AuditService, EventsService, CONFIG],
+      inject: [DATABASE, TenantSecrets, AuditService, EventsService, CONFIG, PrincipalCache],
       useFactory: (
         database: DatabaseHandle,
         secrets: TenantSecrets,
         audit: AuditService,
         events: EventsService,
         config: AppConfig,
+        cache: PrincipalCache,
       ) =>
-        new ConnectionsService(database.db, new ConnectionsRepository(), secrets, audit, events, {
-          publicUrl: config.PUBLIC_URL,
-          portalUrl: config.PORTAL_URL ?? config.PUBLIC_URL,
-          oauth: oauthApps(config),
-        }),
+        new ConnectionsService(
+          database.db,
+          new ConnectionsRepository(),
+          secrets,
+          audit,
+          events,
+          {
+            publicUrl: config.PUBLIC_URL,
+            portalUrl: config.PORTAL_URL ?? config.PUBLIC_URL,
+            oauth: oauthApps(config),
+          },
+          cache,
+        ),
     },
     {
       provide: TokenRefreshScheduler,

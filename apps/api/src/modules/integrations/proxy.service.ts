@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { ProblemError } from '../../platform/errors/problem';
 import type { Authenticated } from '../iam/auth.guard';
-import { isAllowed } from '../iam/permissions';
+import { notFound } from '../iam/auth.guard';
+import { canSee, isAllowed } from '../iam/permissions';
 import type { ConnectionsService, LiveCredentials } from './connections.service';
 import { NEVER_FORWARDED, proxyTarget } from './proxy-target';
 import { baseUrlOf } from './providers';
@@ -39,9 +40,10 @@ export class ProxyService {
     connectionId: string,
     request: ProxyRequest,
   ): Promise<ProxyResponse> {
-    // Loads with the read check (404 for what the caller cannot see), then demands `use`.
-    const row = await this.connections.get(caller, tenantId, connectionId);
+    // What the caller cannot see does not exist (404); what it sees without `use` is 403.
+    const { connection: row } = await this.connections.opened(tenantId, connectionId);
     const scope = { tenantId, clientId: row.clientId ?? undefined };
+    if (!canSee(caller.principal, tenantId, scope.clientId)) throw notFound();
     if (!isAllowed(caller.principal, 'connections:use', scope)) {
       throw new ProblemError('forbidden', 'This action needs the connections:use permission.');
     }
