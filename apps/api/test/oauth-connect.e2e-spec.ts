@@ -7,7 +7,10 @@ import {
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentJobError, ProviderError } from '@maxai/core';
+import { GhlCalendar, GhlMessaging, GoogleCalendar } from '@maxai/integrations';
+import { RETELL_SIM_WORKSPACE, TWILIO_SIM_ACCOUNT } from '@maxai/simulators';
 import { PrincipalCache } from '../src/modules/iam/principal-cache';
+import { PortAdapterFactory } from '../src/modules/integrations/port-adapters';
 import { ConnectionsService } from '../src/modules/integrations/connections.service';
 import {
   refreshTokenJob,
@@ -297,6 +300,81 @@ describe('OAuth connect, refresh and the proxy, against the provider simulators'
     scheduler.start();
     scheduler.start();
     scheduler.stop();
+  });
+
+  it('builds, from bindings, an adapter for every port that works against its provider', async () => {
+    const api = as(t.app, owner.token);
+    const keyed = async (provider: string, credentials: Record<string, string>) => {
+      const res = await api.post(base, { provider, name: provider, credentials });
+      expect(res.statusCode).toBe(201);
+      return res.json<{ id: string }>().id;
+    };
+    const ids = {
+      crm: await connect('gohighlevel'),
+      calendar: await connect('google'),
+      messaging: await keyed('twilio', {
+        accountSid: TWILIO_SIM_ACCOUNT.accountSid,
+        authToken: TWILIO_SIM_ACCOUNT.authToken,
+      }),
+      voice: await keyed('retell', { apiKey: RETELL_SIM_WORKSPACE.apiKey }),
+      llm: await keyed('openrouter', { apiKey: 'sk-or-v1-simulator' }),
+      payments: await keyed('stripe', { secretKey: 'sk_test_simulator' }),
+      workflow: await keyed('n8n', { headerName: 'x-n8n-key', headerValue: 'secret-value' }),
+    };
+    for (const [port, connectionId] of Object.entries(ids)) {
+      expect(
+        (await api.put(`/v1/tenants/${owner.tenantId}/bindings/${port}`, { connectionId }))
+          .statusCode,
+      ).toBe(200);
+    }
+    const factory = t.app.get(PortAdapterFactory);
+    const tenantId = owner.tenantId;
+    const crm = await factory.forScope(tenantId, 'crm', {});
+    const { data: upserted } = await crm.upsertContact({ email: 'ana@example.com', name: 'Ana' });
+    expect(upserted.contact.email).toBe('ana@example.com');
+    const calendar = await factory.forScope(tenantId, 'calendar', {});
+    expect(calendar).toBeInstanceOf(GoogleCalendar);
+    const sms = await factory.forScope(tenantId, 'messaging', {});
+    const sent = await sms.sendSms({
+      from: TWILIO_SIM_ACCOUNT.phoneNumber,
+      to: '+14155550123',
+      body: 'hi',
+    });
+    expect(sent.usage?.units).toEqual([{ name: 'sms_segment', quantity: 1 }]);
+    const voice = await factory.forScope(tenantId, 'voice', {});
+    const agent = await voice.createAgent({
+      name: 'Front Desk',
+      prompt: 'Be kind.',
+      voiceId: '11labs-Adrian',
+    });
+    expect(agent.data.id).not.toBe('');
+    const llm = await factory.forScope(tenantId, 'llm', {});
+    const completion = await llm.complete({
+      model: 'openai/gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Hello' }],
+    });
+    expect(completion.usage?.provider).toBe('openrouter');
+    const payments = await factory.forScope(tenantId, 'payments', {});
+    expect((await payments.createCustomer({ email: 'payer@example.com' })).data.id).toMatch(
+      /^cus_/,
+    );
+    const workflow = await factory.forScope(tenantId, 'workflow', {});
+    const missing = await workflow
+      .trigger({ webhookPath: 'not-registered', payload: {}, mode: 'sync' })
+      .catch((e: unknown) => e);
+    expect(missing).toMatchObject({ kind: 'not_found', provider: 'n8n' });
+    // Each is a GoHighLevel CRM, Calendar or Messaging adapter by port.
+    expect(await factory.forConnection(tenantId, ids.crm, 'calendar')).toBeInstanceOf(GhlCalendar);
+    expect(await factory.forConnection(tenantId, ids.crm, 'messaging')).toBeInstanceOf(
+      GhlMessaging,
+    );
+    await expect(factory.forConnection(tenantId, ids.llm, 'crm')).rejects.toMatchObject({
+      status: 422,
+    });
+    const stranger = await signupOwner(t.app);
+    await expect(factory.forScope(stranger.tenantId, 'crm', {})).rejects.toMatchObject({
+      status: 422,
+    });
   });
 
   it('refuses callbacks without state, with unknown state, or with a provider error', async () => {

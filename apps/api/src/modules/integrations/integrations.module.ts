@@ -28,6 +28,7 @@ import { ConnectionsController } from './connections.controller';
 import { ConnectionsRepository } from './connections.repository';
 import { ConnectionsService } from './connections.service';
 import { oauthApps } from './oauth-apps';
+import { PortAdapterFactory } from './port-adapters';
 import { ProxyService } from './proxy.service';
 import { SandboxSimulators } from './sandbox-simulators';
 import { refreshTokenJob, TokenRefreshScheduler } from './token-refresh.scheduler';
@@ -104,6 +105,15 @@ export const KMS = Symbol('KMS');
         new BindingsService(database.db, new ConnectionsRepository(), audit),
     },
     {
+      provide: PortAdapterFactory,
+      inject: [ConnectionsService, BindingsService, CONFIG],
+      useFactory: (connections: ConnectionsService, bindings: BindingsService, config: AppConfig) =>
+        new PortAdapterFactory(connections, bindings, {
+          providers: config.PROVIDERS,
+          simulatorsUrl: config.SIMULATORS_URL,
+        }),
+    },
+    {
       provide: ProxyService,
       inject: [ConnectionsService, CONFIG, ROOT_LOGGER],
       useFactory: (connections: ConnectionsService, config: AppConfig, logger: Logger) =>
@@ -114,7 +124,7 @@ export const KMS = Symbol('KMS');
         ),
     },
   ],
-  exports: [ConnectionsService, BindingsService, TenantSecrets],
+  exports: [ConnectionsService, BindingsService, PortAdapterFactory, TenantSecrets],
 })
 export class IntegrationsModule
   implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
