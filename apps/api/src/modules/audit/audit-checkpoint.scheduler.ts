@@ -8,6 +8,7 @@ import {
   type JobDefinition,
 } from '../../platform/queue/job-registry';
 import type { JobTransport } from '../../platform/queue/job-transport';
+import { PeriodicTask } from '../../platform/queue/periodic-task';
 import type { AuditEvidenceService } from './audit-evidence.service';
 
 export const CHECKPOINT_JOB = 'audit.create-checkpoints.v1';
@@ -34,7 +35,7 @@ export function checkpointJob(
  * key from signing twice. The timer is unref'd and stopped on shutdown.
  */
 export class AuditCheckpointScheduler {
-  private timer: NodeJS.Timeout | undefined;
+  private readonly periodic: PeriodicTask;
 
   constructor(
     private readonly db: Database,
@@ -42,22 +43,23 @@ export class AuditCheckpointScheduler {
     private readonly queue: JobQueue<Tx>,
     private readonly transport: JobTransport,
     private readonly logger: Logger,
-    private readonly intervalS: number,
-  ) {}
+    intervalS: number,
+  ) {
+    this.periodic = new PeriodicTask(
+      intervalS,
+      () => this.sweep(),
+      (error) => {
+        this.logger.warn({ err: error }, 'audit checkpoint sweep failed; retrying next interval');
+      },
+    );
+  }
 
   start(): void {
-    if (this.intervalS === 0 || this.timer) return;
-    this.timer = setInterval(() => {
-      this.sweep().catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'audit checkpoint sweep failed; retrying next interval');
-      });
-    }, this.intervalS * 1000);
-    this.timer.unref();
+    this.periodic.start();
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.periodic.stop();
   }
 
   /** Enqueues the due checkpoint jobs; returns how many tenants were due. */

@@ -164,6 +164,22 @@ export class AuthGuard implements CanActivate {
   }
 }
 
+/**
+ * The service-layer check against a resource's scope: allowed, or 404 when the caller cannot see
+ * that tenant or client at all (ids of others confirm nothing), else 403.
+ */
+export function assertPermission(
+  caller: Authenticated,
+  permission: Permission,
+  tenantId: string,
+  clientId?: string,
+): void {
+  if (isAllowed(caller.principal, permission, { tenantId, clientId })) return;
+  throw canSee(caller.principal, tenantId, clientId)
+    ? new ProblemError('forbidden', `This action needs the ${permission} permission.`)
+    : notFound();
+}
+
 function mfaRequired(detail: string): ProblemError {
   return new ProblemError('mfa-required', `${detail} Enrol at POST /v1/auth/mfa/totp/enrol.`);
 }

@@ -10,7 +10,7 @@ import {
 import { and, asc, eq } from 'drizzle-orm';
 import { ProblemError } from '../../platform/errors/problem';
 import type { AuditService } from '../audit/audit.service';
-import { notFound, type Authenticated } from '../iam/auth.guard';
+import { assertPermission, notFound, type Authenticated } from '../iam/auth.guard';
 import type { RequestMeta } from '../iam/auth.service';
 import { canSee, isAllowed } from '../iam/permissions';
 import type { ConnectionRow, ConnectionsRepository } from './connections.repository';
@@ -59,7 +59,7 @@ export class BindingsService {
     input: BindingScope & { connectionId: string },
     meta: RequestMeta,
   ): Promise<BindingRow> {
-    assertManage(caller, tenantId, input.clientId);
+    assertPermission(caller, 'connections:manage', tenantId, input.clientId);
     if (input.agentId && !input.clientId) {
       throw new ProblemError('validation-error', 'An agent binding names its client too.', {
         errors: [{ field: 'body.clientId', message: 'required with agentId' }],
@@ -113,7 +113,7 @@ export class BindingsService {
         .from(portBindings)
         .where(and(eq(portBindings.tenantId, tenantId), eq(portBindings.id, id)));
       if (!row || !canSee(caller.principal, tenantId, row.clientId ?? undefined)) throw notFound();
-      assertManage(caller, tenantId, row.clientId ?? undefined);
+      assertPermission(caller, 'connections:manage', tenantId, row.clientId ?? undefined);
       await tx
         .delete(portBindings)
         .where(and(eq(portBindings.tenantId, tenantId), eq(portBindings.id, id)));
@@ -144,13 +144,6 @@ export class BindingsService {
       );
     });
   }
-}
-
-function assertManage(caller: Authenticated, tenantId: string, clientId: string | undefined) {
-  if (isAllowed(caller.principal, 'connections:manage', { tenantId, clientId })) return;
-  throw canSee(caller.principal, tenantId, clientId)
-    ? new ProblemError('forbidden', 'This action needs the connections:manage permission.')
-    : notFound();
 }
 
 function assertServes(connection: ConnectionRow, port: PortName, clientId: string | undefined) {

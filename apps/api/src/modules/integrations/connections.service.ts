@@ -8,7 +8,7 @@ import { ProblemError } from '../../platform/errors/problem';
 import type { AuditService } from '../audit/audit.service';
 import type { EventsService } from '../events/events.service';
 import { connectionKey, type PrincipalCache } from '../iam/principal-cache';
-import { notFound, type Authenticated } from '../iam/auth.guard';
+import { assertPermission, notFound, type Authenticated } from '../iam/auth.guard';
 import type { RequestMeta } from '../iam/auth.service';
 import { canSee, isAllowed, type Permission } from '../iam/permissions';
 import type { ConnectionRow, ConnectionsRepository } from './connections.repository';
@@ -104,7 +104,7 @@ export class ConnectionsService {
         `${spec.name} connects with OAuth: use POST …/connections/${spec.name}/authorize.`,
       );
     }
-    assertAllowed(caller, 'connections:manage', tenantId, input.clientId);
+    assertPermission(caller, 'connections:manage', tenantId, input.clientId);
     const parsed = spec.credentials.safeParse(input.credentials);
     if (!parsed.success) {
       throw new ProblemError('validation-error', 'The credentials do not fit the provider.', {
@@ -151,7 +151,7 @@ export class ConnectionsService {
     if (spec?.authType !== 'oauth2' || !app) {
       throw new ProblemError('not-found', `No OAuth provider named ${provider}.`);
     }
-    assertAllowed(caller, 'connections:manage', tenantId, input.clientId);
+    assertPermission(caller, 'connections:manage', tenantId, input.clientId);
     const state = randomBytes(32).toString('base64url');
     const verifier = app.provider.supportsPkce ? randomBytes(48).toString('base64url') : undefined;
     const expiresAt = new Date(Date.now() + STATE_TTL_MS);
@@ -251,7 +251,7 @@ export class ConnectionsService {
     meta: RequestMeta,
   ): Promise<ConnectionRow> {
     const source = await this.get(caller, tenantId, companyConnectionId);
-    assertAllowed(caller, 'connections:manage', tenantId, input.clientId);
+    assertPermission(caller, 'connections:manage', tenantId, input.clientId);
     const exchange = this.options.oauth.gohighlevel?.locationToken;
     const companyId = source.attributes.companyId;
     if (
@@ -503,18 +503,6 @@ function allowed(caller: Authenticated, permission: Permission, row: ConnectionR
     tenantId: row.tenantId,
     clientId: row.clientId ?? undefined,
   });
-}
-
-function assertAllowed(
-  caller: Authenticated,
-  permission: Permission,
-  tenantId: string,
-  clientId: string | undefined,
-): void {
-  if (isAllowed(caller.principal, permission, { tenantId, clientId })) return;
-  throw canSee(caller.principal, tenantId, clientId)
-    ? new ProblemError('forbidden', `This action needs the ${permission} permission.`)
-    : notFound();
 }
 
 function tokenSecrets(tokens: OAuthTokens): Record<string, string> {

@@ -10,6 +10,7 @@ import {
   type JobDefinition,
 } from '../../platform/queue/job-registry';
 import type { JobTransport } from '../../platform/queue/job-transport';
+import { PeriodicTask } from '../../platform/queue/periodic-task';
 import type { ConnectionsService } from './connections.service';
 
 export const REFRESH_JOB = 'integrations.refresh-token.v1';
@@ -47,29 +48,30 @@ export function refreshTokenJob(
  * connection and its expiry) keeps replicas from enqueueing the same refresh twice.
  */
 export class TokenRefreshScheduler {
-  private timer: NodeJS.Timeout | undefined;
+  private readonly periodic: PeriodicTask;
 
   constructor(
     private readonly db: Database,
     private readonly queue: JobQueue<Tx>,
     private readonly transport: JobTransport,
     private readonly logger: Logger,
-    private readonly intervalS: number,
-  ) {}
+    intervalS: number,
+  ) {
+    this.periodic = new PeriodicTask(
+      intervalS,
+      () => this.sweep(),
+      (error) => {
+        this.logger.warn({ err: error }, 'token refresh sweep failed; retrying next interval');
+      },
+    );
+  }
 
   start(): void {
-    if (this.intervalS === 0 || this.timer) return;
-    this.timer = setInterval(() => {
-      this.sweep().catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'token refresh sweep failed; retrying next interval');
-      });
-    }, this.intervalS * 1000);
-    this.timer.unref();
+    this.periodic.start();
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.periodic.stop();
   }
 
   async sweep(now = Date.now()): Promise<number> {

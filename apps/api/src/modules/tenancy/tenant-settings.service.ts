@@ -1,10 +1,8 @@
 import { withTenant, type Database } from '@maxai/db';
-import { ProblemError } from '../../platform/errors/problem';
 import type { AuditService } from '../audit/audit.service';
-import { notFound, type Authenticated } from '../iam/auth.guard';
+import { assertPermission, notFound, type Authenticated } from '../iam/auth.guard';
 import type { RequestMeta } from '../iam/auth.service';
 import type { PrincipalCache } from '../iam/principal-cache';
-import { canSee, isAllowed, type Permission } from '../iam/permissions';
 import type { TenantSettings, TenantSettingsRepository } from './tenant-settings.repository';
 
 /** The spec's floor for keeping audit events: seven years. */
@@ -25,7 +23,7 @@ export class TenantSettingsService {
   ) {}
 
   async get(caller: Authenticated, tenantId: string): Promise<TenantSettings> {
-    assertAllowed(caller, 'settings:read', tenantId);
+    assertPermission(caller, 'settings:read', tenantId);
     return withTenant(this.db, tenantId, async (tx) =>
       found(await this.repository.find(tx, tenantId)),
     );
@@ -37,7 +35,7 @@ export class TenantSettingsService {
     input: Partial<TenantSettings>,
     meta: RequestMeta,
   ): Promise<TenantSettings> {
-    assertAllowed(caller, 'settings:write', tenantId);
+    assertPermission(caller, 'settings:write', tenantId);
     const updated = await withTenant(this.db, tenantId, async (tx) => {
       const current = found(await this.repository.findForUpdate(tx, tenantId));
       const changes = Object.fromEntries(
@@ -67,12 +65,4 @@ export class TenantSettingsService {
 function found(settings: TenantSettings | undefined): TenantSettings {
   if (!settings) throw notFound();
   return settings;
-}
-
-/** The service-layer check: a tenant the caller cannot see is "not found"; one it can, "forbidden". */
-function assertAllowed(caller: Authenticated, permission: Permission, tenantId: string): void {
-  if (isAllowed(caller.principal, permission, { tenantId })) return;
-  throw canSee(caller.principal, tenantId, undefined)
-    ? new ProblemError('forbidden', `This action needs the ${permission} permission.`)
-    : notFound();
 }
