@@ -30,6 +30,14 @@ export const PERMISSIONS = [
   'connections:read',
   'connections:manage',
   'connections:use',
+  'webhooks:read',
+  'webhooks:manage',
+  'webhooks:replay',
+  'flows:read',
+  'flows:write',
+  'flows:activate',
+  'runs:read',
+  'runs:operate',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -62,6 +70,10 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'prompts:write',
     'connections:read',
     'connections:use',
+    'webhooks:read',
+    'flows:read',
+    'flows:write',
+    'runs:read',
   ],
   billing: ['tenants:read', 'clients:read', 'billing:read', 'billing:manage'],
   client_admin: [
@@ -78,6 +90,14 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'connections:read',
     'connections:manage',
     'connections:use',
+    'webhooks:read',
+    'webhooks:manage',
+    'webhooks:replay',
+    'flows:read',
+    'flows:write',
+    'flows:activate',
+    'runs:read',
+    'runs:operate',
   ],
   client_editor: [
     'clients:read',
@@ -88,8 +108,20 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'prompts:write',
     'connections:read',
     'connections:use',
+    'webhooks:read',
+    'flows:read',
+    'flows:write',
+    'runs:read',
   ],
-  client_viewer: ['clients:read', 'agents:read', 'prompts:read', 'connections:read'],
+  client_viewer: [
+    'clients:read',
+    'agents:read',
+    'prompts:read',
+    'connections:read',
+    'webhooks:read',
+    'flows:read',
+    'runs:read',
+  ],
 };
 
 /** An API key's fixed grant: one tenant (or one client of it) and an explicit permission set. */
