@@ -1,3 +1,4 @@
+import { signN8nCallback } from '@maxai/integrations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../src/platform/openapi/openapi';
 import { as, clientUser, signupOwner, type Account } from './support/accounts';
@@ -72,7 +73,45 @@ async function seed(account: Account, clientName: string, agentName: string) {
     })
   ).json<{ id: string }>();
   const me = (await api.get('/v1/me')).json<{ user: { id: string } }>();
+  const endpoint = (
+    await api.post(`/v1/tenants/${account.tenantId}/webhook-endpoints`, {
+      provider: 'n8n',
+      name: `${clientName} callbacks`,
+      clientId: client.id,
+    })
+  ).json<{ id: string; setup: { secret: string } }>();
+  const mapping = (
+    await api.post(`/v1/tenants/${account.tenantId}/external-ids`, {
+      provider: 'retell',
+      kind: 'voice_agent',
+      externalId: `agent_${clientName.length}`,
+      clientId: client.id,
+      agentId: agent.id,
+    })
+  ).json<{ id: string }>();
+  const callback = JSON.stringify({
+    executionId: `exec-${clientName}`,
+    status: 'success',
+    output: { note: clientName },
+  });
+  await t.app.inject({
+    method: 'POST',
+    url: `/webhooks/n8n/${endpoint.id}`,
+    headers: {
+      'content-type': 'application/json',
+      'x-maxai-signature': signN8nCallback(endpoint.setup.secret, callback),
+    },
+    payload: callback,
+  });
+  const deliveries = (await api.get(`/v1/tenants/${account.tenantId}/webhook-deliveries`)).json<{
+    data: { id: string; events: { id: string }[] }[];
+  }>();
+  const delivery = deliveries.data[0];
   return {
+    endpointId: endpoint.id,
+    mappingId: mapping.id,
+    deliveryId: delivery?.id ?? '00000000-0000-4000-8000-000000000001',
+    eventId: delivery?.events[0]?.id ?? '00000000-0000-4000-8000-000000000002',
     bindingId: binding.id,
     port: 'voice',
     connectionId: connection.id,

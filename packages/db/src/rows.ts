@@ -15,3 +15,11 @@ export function isUniqueViolation(error: unknown): boolean {
   }
   return false;
 }
+
+/** True when `error` (or its cause) is PostgreSQL's foreign_key_violation (23503). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === '23503') return true;
+  }
+  return false;
+}

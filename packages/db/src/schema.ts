@@ -619,10 +619,139 @@ export const domainEvents = pgTable(
     time: timestamp('time', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     correlationId: text('correlation_id'),
     data: jsonb('data').notNull().$type<Record<string, unknown>>(),
+    /** The agent the event concerns, when attribution found one. */
+    agentId: uuid('agent_id'),
+    /** The webhook delivery this event was normalized from (provider events only). */
+    deliveryId: uuid('delivery_id'),
+    /** Set by the dispatcher after every subscriber handled the event (replays count too). */
+    dispatchedAt: timestamp('dispatched_at', { withTimezone: true, precision: 3 }),
+    dispatchCount: integer('dispatch_count').notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     index('domain_events_type_idx').on(t.tenantId, t.type, t.time),
+    index('domain_events_delivery_idx').on(t.tenantId, t.deliveryId),
     ...tenantPolicies('domain_events', t.tenantId),
+  ],
+).enableRLS();
+
+export const WEBHOOK_ENDPOINT_STATUSES = ['active', 'disabled'] as const;
+
+/**
+ * Where a provider posts its webhooks: `POST /webhooks/{provider}/{id}`. The id is random (not
+ * time-ordered) and unguessable; it routes the request to its tenant, client and connection.
+ * The verifier's key material is sealed with the tenant's data key.
+ */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull().defaultRandom(),
+    provider: text('provider').notNull(),
+    clientId: uuid('client_id'),
+    connectionId: uuid('connection_id'),
+    name: text('name').notNull(),
+    status: text('status', { enum: WEBHOOK_ENDPOINT_STATUSES }).notNull().default('active'),
+    secretsSealed: text('secrets_sealed').notNull(),
+    /** Requests per minute this endpoint accepts before answering 429. */
+    rateLimitPerMinute: integer('rate_limit_per_minute').notNull().default(6000),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('webhook_endpoints_id_key').on(t.id),
+    foreignKey({
+      columns: [t.tenantId, t.clientId],
+      foreignColumns: [clients.tenantId, clients.id],
+    }).onDelete('cascade'),
+    foreignKey({
+      columns: [t.tenantId, t.connectionId],
+      foreignColumns: [connections.tenantId, connections.id],
+    }).onDelete('set null'),
+    ...tenantPolicies('webhook_endpoints', t.tenantId),
+  ],
+).enableRLS();
+
+export const WEBHOOK_DELIVERY_STATUSES = ['accepted', 'unprocessable'] as const;
+
+/**
+ * One verified webhook request, stored before it is acknowledged. Unique per provider event id,
+ * so a redelivery only bumps `duplicate_count`. The raw body is sealed and purged after the
+ * retention period; the normalized events (domain_events.delivery_id) are kept.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    endpointId: uuid('endpoint_id').notNull(),
+    provider: text('provider').notNull(),
+    clientId: uuid('client_id'),
+    agentId: uuid('agent_id'),
+    providerEventId: text('provider_event_id').notNull(),
+    providerEventType: text('provider_event_type'),
+    status: text('status', { enum: WEBHOOK_DELIVERY_STATUSES }).notNull(),
+    failureReason: text('failure_reason'),
+    signatureScheme: text('signature_scheme').notNull(),
+    headers: jsonb('headers').notNull().$type<Record<string, string>>(),
+    bodySealed: text('body_sealed'),
+    bodySha256: text('body_sha256').notNull(),
+    bodyBytes: integer('body_bytes').notNull(),
+    sourceIp: text('source_ip'),
+    receivedAt: timestamp('received_at', { withTimezone: true, precision: 3 })
+      .notNull()
+      .defaultNow(),
+    duplicateCount: integer('duplicate_count').notNull().default(0),
+    lastDuplicateAt: timestamp('last_duplicate_at', { withTimezone: true, precision: 3 }),
+    purgedAt: timestamp('purged_at', { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    unique('webhook_deliveries_dedupe_key').on(t.tenantId, t.provider, t.providerEventId),
+    index('webhook_deliveries_received_idx').on(t.tenantId, t.receivedAt),
+    index('webhook_deliveries_endpoint_idx').on(t.tenantId, t.endpointId, t.receivedAt),
+    index('webhook_deliveries_purge_idx')
+      .on(t.receivedAt)
+      .where(sql`body_sealed is not null`),
+    ...tenantPolicies('webhook_deliveries', t.tenantId),
+  ],
+).enableRLS();
+
+export const EXTERNAL_ID_KINDS = ['voice_agent', 'phone_number', 'location'] as const;
+
+/**
+ * Which client (and agent) a provider's identifier inside a payload belongs to: a Retell agent
+ * id, a phone number of ours, a GoHighLevel location.
+ */
+export const externalIds = pgTable(
+  'external_ids',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    provider: text('provider').notNull(),
+    kind: text('kind', { enum: EXTERNAL_ID_KINDS }).notNull(),
+    externalId: text('external_id').notNull(),
+    clientId: uuid('client_id').notNull(),
+    agentId: uuid('agent_id'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    unique('external_ids_lookup_key').on(t.tenantId, t.provider, t.kind, t.externalId),
+    foreignKey({
+      columns: [t.tenantId, t.clientId],
+      foreignColumns: [clients.tenantId, clients.id],
+    }).onDelete('cascade'),
+    foreignKey({
+      columns: [t.tenantId, t.agentId],
+      foreignColumns: [agents.tenantId, agents.id],
+    }).onDelete('cascade'),
+    ...tenantPolicies('external_ids', t.tenantId),
   ],
 ).enableRLS();

@@ -7,3 +7,5 @@ export * from './openrouter';
 export * from './n8n';
 export * from './twilio';
 export * from './retell';
+export * from './webhooks/contract';
+export * from './webhooks/registry';

@@ -49,8 +49,7 @@ export type VerificationFailure =
   | 'unknown_channel';
 
 export type VerificationResult =
-  | { valid: true; scheme: string }
-  | { valid: false; reason: VerificationFailure };
+  { valid: true; scheme: string } | { valid: false; reason: VerificationFailure };
 
 /** Where inside the payload the provider says whom the event concerns (ingress maps these). */
 export interface WebhookAttribution {

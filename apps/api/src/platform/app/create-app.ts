@@ -18,6 +18,8 @@ import { registerDocsUi } from '../openapi/docs-ui';
 import { buildOpenApiDocument } from '../openapi/openapi';
 import { REDIS } from '../redis/redis.module';
 import { AppModule } from './app.module';
+import { registerWebhookIngress } from '../../modules/webhooks/webhook-ingress.route';
+import { WebhookIngressService } from '../../modules/webhooks/webhook-ingress.service';
 
 type CorrelatedRequest = IncomingMessage & { correlationId?: string };
 
@@ -57,6 +59,10 @@ export async function createApp(role: Role, config: AppConfig): Promise<NestFast
   if (role !== 'worker') {
     const document = buildOpenApiDocument(app);
     const fastify = app.getHttpAdapter().getInstance();
+    registerWebhookIngress(fastify, app.get(WebhookIngressService), {
+      bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES,
+      logger,
+    });
     fastify.get('/openapi.json', (_request, reply) => reply.send(document));
     registerDocsUi(fastify);
   }

@@ -174,6 +174,18 @@ export const configSchema = z
     GOOGLE_CLIENT_ID: z.string().min(1).default('google-client-sandbox.apps.googleusercontent.com'),
     GOOGLE_CLIENT_SECRET: z.string().min(1).default('google-secret-sandbox'),
     AUDIT_CHECKPOINT_INTERVAL_S: int(0, 604_800, 3600),
+    /**
+     * The base URL providers post webhooks to, as they see it (behind a proxy it is not the URL
+     * we see; Twilio signs it). Defaults to PUBLIC_URL.
+     */
+    WEBHOOK_PUBLIC_URL: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
+    WEBHOOK_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024, 1024 * 1024),
+    /** Raw webhook bodies are purged after this many days; normalized events are kept. */
+    WEBHOOK_RAW_RETENTION_DAYS: int(1, 3650, 30),
+    WEBHOOK_PURGE_INTERVAL_S: int(0, 86_400, 3600),
+    /** GoHighLevel's published webhook public keys (PEM); sandbox asks the simulator when unset. */
+    GHL_WEBHOOK_ED25519_PUBLIC_KEY: optionalString,
+    GHL_WEBHOOK_RSA_PUBLIC_KEY: optionalString,
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
     OTEL_SERVICE_NAME: z.string().min(1).default('maxai-platform'),
   })

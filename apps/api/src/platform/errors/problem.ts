@@ -9,6 +9,10 @@ export const PROBLEM_TYPES = {
   'malformed-request': { status: 400, title: 'The request body could not be parsed' },
   'oidc-failed': { status: 400, title: 'Signing in with the identity provider did not succeed' },
   unauthorized: { status: 401, title: 'Authentication is required' },
+  'webhook-signature-invalid': {
+    status: 401,
+    title: 'The webhook signature is missing, invalid or outside its time window',
+  },
   forbidden: { status: 403, title: 'You may not perform this action' },
   'csrf-failed': { status: 403, title: 'The CSRF token is missing or does not match the session' },
   'mfa-required': { status: 403, title: 'A second factor is required' },
