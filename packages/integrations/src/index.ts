@@ -7,3 +7,7 @@ export * from './openrouter';
 export * from './n8n';
 export * from './twilio';
 export * from './retell';
+export * from './webhooks/contract';
+export * from './webhooks/event-types';
+export * from './webhooks/registry';
+export type { SignatureCheck } from './webhooks/signature-check';
