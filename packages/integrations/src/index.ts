@@ -8,4 +8,6 @@ export * from './n8n';
 export * from './twilio';
 export * from './retell';
 export * from './webhooks/contract';
+export * from './webhooks/event-types';
 export * from './webhooks/registry';
+export type { SignatureCheck } from './webhooks/signature-check';

@@ -1,2 +1,3 @@
 export * from './google-calendar';
 export * from './google-oauth';
+export * from './webhook';

@@ -1,13 +1,20 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import {
+  parseTimestampedSignatures,
+  safeEqual,
+  timestampWindow,
+  type SignatureCheck,
+} from '../webhooks/signature-check';
 
 /** The header an n8n workflow signs its callback with (our scheme, docs/providers/n8n.md). */
 export const N8N_SIGNATURE_HEADER = 'x-maxai-signature';
 /** How far a callback's timestamp may be from now, either way. */
 export const N8N_SIGNATURE_TOLERANCE_S = 300;
 
-function hmac(secret: string, timestampS: number, body: string): string {
+function hmac(secret: string, timestampS: number, body: string | Uint8Array): string {
   return createHmac('sha256', secret)
-    .update(`${String(timestampS)}.${body}`)
+    .update(`${String(timestampS)}.`)
+    .update(typeof body === 'string' ? Buffer.from(body, 'utf8') : body)
     .digest('hex');
 }
 
@@ -22,31 +29,35 @@ export function signN8nCallback(secret: string, body: string, now: number = Date
 }
 
 /**
- * True when `header` carries a `v1` signature of `body` under `secret` whose timestamp is within
- * five minutes of `now` (either way). Comparison is constant-time; several `v1` are allowed
- * (secret rotation).
+ * Checks `header` against `body` (the raw bytes) under `secret`: some `v1` must match (several
+ * are allowed, for secret rotation; compared in constant time) and its timestamp must be within
+ * five minutes of `now` either way. The signature is checked before the clock, so
+ * `stale_timestamp` / `future_timestamp` only describe callbacks signed with the secret.
  */
+export function checkN8nCallback(
+  secret: string,
+  body: string | Uint8Array,
+  header: string | undefined,
+  now: number = Date.now(),
+): SignatureCheck {
+  if (header === undefined || header.trim() === '') return 'missing_signature';
+  const parsed = parseTimestampedSignatures(header);
+  if (!parsed) return 'malformed_signature';
+  // An empty secret would make anyone's HMAC "valid".
+  if (secret === '') return 'bad_signature';
+  const expected = hmac(secret, parsed.timestampS, body);
+  let matched = false;
+  for (const signature of parsed.signatures) if (safeEqual(signature, expected)) matched = true;
+  if (!matched) return 'bad_signature';
+  return timestampWindow(parsed.timestampS * 1000, now, N8N_SIGNATURE_TOLERANCE_S * 1000);
+}
+
+/** `checkN8nCallback` as a yes/no, for callers that need no reason. */
 export function verifyN8nCallback(
   secret: string,
-  body: string,
+  body: string | Uint8Array,
   header: string | undefined,
   now: number = Date.now(),
 ): boolean {
-  if (header === undefined || secret === '') return false;
-  let timestamp: number | undefined;
-  const signatures: string[] = [];
-  for (const part of header.split(',')) {
-    const [key, value] = part.trim().split('=', 2);
-    if (key === 't' && value !== undefined && /^\d+$/.test(value)) timestamp = Number(value);
-    else if (key === 'v1' && value !== undefined) signatures.push(value);
-  }
-  if (timestamp === undefined || signatures.length === 0) return false;
-  if (Math.abs(now / 1000 - timestamp) > N8N_SIGNATURE_TOLERANCE_S) return false;
-  const expected = Buffer.from(hmac(secret, timestamp, body), 'utf8');
-  let valid = false;
-  for (const signature of signatures) {
-    const given = Buffer.from(signature, 'utf8');
-    if (given.length === expected.length && timingSafeEqual(given, expected)) valid = true;
-  }
-  return valid;
+  return checkN8nCallback(secret, body, header, now) === 'valid';
 }

@@ -1,2 +1,3 @@
 export * from './n8n-workflows';
 export * from './callback-signature';
+export * from './webhook';

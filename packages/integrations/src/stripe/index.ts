@@ -1,1 +1,3 @@
 export * from './stripe-payments';
+export * from './webhook';
+export * from './webhook-signature';

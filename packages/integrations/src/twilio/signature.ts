@@ -23,13 +23,13 @@ export function validateTwilioSignature(
 
 /**
  * The JSON-body variant: the URL carries `bodySHA256=<hex sha256(rawBody)>`, the signature
- * covers the URL with no params, and the hash must match the raw body
- * (twilio-node `validateRequestWithBody`).
+ * covers the URL with no params, and the hash must match the raw body — pass the received
+ * bytes, so the hash covers exactly them (twilio-node `validateRequestWithBody`).
  */
 export function validateTwilioSignatureWithBody(
   authToken: string,
   url: string,
-  rawBody: string,
+  rawBody: string | Uint8Array,
   signature: string | undefined,
 ): boolean {
   let bodyHash: string | null;
@@ -38,7 +38,8 @@ export function validateTwilioSignatureWithBody(
   } catch {
     return false;
   }
-  const expectedHash = createHash('sha256').update(Buffer.from(rawBody, 'utf-8')).digest('hex');
+  const bytes = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf-8') : rawBody;
+  const expectedHash = createHash('sha256').update(bytes).digest('hex');
   // Both checks run, so timing does not tell which failed.
   const signed = validateTwilioSignature(authToken, url, {}, signature);
   const hashed = safeEqual(bodyHash ?? '', expectedHash);

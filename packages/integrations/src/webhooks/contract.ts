@@ -103,7 +103,10 @@ export interface WebhookAcknowledgement {
 
 export interface WebhookProvider {
   readonly name: WebhookProviderName;
-  /** Accepted media types (without parameters); anything else → 415. */
+  /**
+   * Accepted media types (without parameters); anything else → 415. Empty: any type or none is
+   * accepted (Google's push notifications have an empty body whatever Content-Type they send).
+   */
   readonly contentTypes: readonly string[];
   readonly acknowledgement: WebhookAcknowledgement;
   verify(request: InboundWebhook, secrets: WebhookSecrets, now: number): VerificationResult;
