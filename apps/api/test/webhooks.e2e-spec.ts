@@ -8,6 +8,7 @@ import {
   type SimulatorServer,
 } from '@maxai/simulators';
 import { eq } from 'drizzle-orm';
+import { Ajv } from 'ajv';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '../src/modules/events/events.service';
@@ -611,6 +612,23 @@ describe('webhook ingress, end to end from the provider simulators', () => {
     ).json<{ data: Delivery[] }>();
     expect(across.data.length).toBeGreaterThan(3);
     expect((await api.get('/v1/webhook-deliveries')).statusCode).toBe(403);
+  });
+
+  it('publishes every event type with a data schema that the stored events satisfy', async () => {
+    const catalogue = (await api.get('/v1/event-types')).json<{
+      data: { type: string; dataSchema: object; sources: unknown[] }[];
+    }>().data;
+    expect(catalogue.length).toBeGreaterThanOrEqual(20);
+    const ajv = new Ajv({ strict: false });
+    const validators = new Map(catalogue.map((c) => [c.type, ajv.compile(c.dataSchema)]));
+    const events = (await deliveries('?limit=500')).flatMap((d) => d.events);
+    expect(events.length).toBeGreaterThan(5);
+    for (const event of events) {
+      const validate = validators.get(event.type);
+      expect(validate, event.type).toBeDefined();
+      expect(validate!(event.data), `${event.type}: ${ajv.errorsText(validate!.errors)}`).toBe(true);
+    }
+    expect((await t.app.inject({ method: 'GET', url: '/v1/event-types' })).statusCode).toBe(401);
   });
 
   it('signs Stripe-style bodies byte-exactly (a re-serialized body fails)', async () => {

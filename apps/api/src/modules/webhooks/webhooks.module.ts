@@ -23,6 +23,7 @@ import { ConnectionsRepository } from '../integrations/connections.repository';
 import { ConnectionsService } from '../integrations/connections.service';
 import { IntegrationsModule } from '../integrations/integrations.module';
 import { EndpointDirectory } from './endpoint-directory';
+import { EventTypesController } from './event-types.controller';
 import { EndpointRateLimiter } from './endpoint-rate-limiter';
 import type { GhlKeys } from './endpoint-secrets';
 import { ExternalIdsController } from './external-ids.controller';
@@ -81,6 +82,7 @@ function ghlKeySource(config: AppConfig): () => Promise<GhlKeys | undefined> {
     EventReplayController,
     PlatformDeliveriesController,
     ExternalIdsController,
+    EventTypesController,
   ],
   providers: [
     {
