@@ -755,3 +755,231 @@ export const externalIds = pgTable(
     ...tenantPolicies('external_ids', t.tenantId),
   ],
 ).enableRLS();
+
+/**
+ * A flow (trigger → steps → ports) of a tenant, or of one of its clients. Its definitions are
+ * immutable versions; `activeVersion` is what new runs start on (null: inactive).
+ */
+export const flows = pgTable(
+  'flows',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    clientId: uuid('client_id'),
+    name: text('name').notNull(),
+    activeVersion: integer('active_version'),
+    /** Installed from a bundled template (its key), if it was. */
+    template: text('template'),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('flows_active_idx')
+      .on(t.tenantId)
+      .where(sql`active_version is not null`),
+    foreignKey({
+      columns: [t.tenantId, t.clientId],
+      foreignColumns: [clients.tenantId, clients.id],
+    }).onDelete('cascade'),
+    ...tenantPolicies('flows', t.tenantId),
+  ],
+).enableRLS();
+
+export const flowVersions = pgTable(
+  'flow_versions',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    flowId: uuid('flow_id').notNull(),
+    version: integer('version').notNull(),
+    definition: jsonb('definition').notNull().$type<Record<string, unknown>>(),
+    changeNote: text('change_note'),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.flowId, t.version] }),
+    foreignKey({
+      columns: [t.tenantId, t.flowId],
+      foreignColumns: [flows.tenantId, flows.id],
+    }).onDelete('cascade'),
+    ...tenantPolicies('flow_versions', t.tenantId),
+  ],
+).enableRLS();
+
+export const FLOW_RUN_STATUSES = [
+  'queued',
+  'running',
+  'waiting',
+  'completed',
+  'failed',
+  'cancelled',
+  'timed_out',
+] as const;
+export type FlowRunStatus = (typeof FLOW_RUN_STATUSES)[number];
+
+/**
+ * One execution of a flow version for one triggering event (unique: an event starts a flow at
+ * most once). The run's cursor, variables and loop counters are its durable state; a worker
+ * holds it under a lease while executing.
+ */
+export const flowRuns = pgTable(
+  'flow_runs',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    flowId: uuid('flow_id').notNull(),
+    version: integer('version').notNull(),
+    clientId: uuid('client_id'),
+    agentId: uuid('agent_id'),
+    triggerEventId: text('trigger_event_id').notNull(),
+    triggerEvent: jsonb('trigger_event').notNull().$type<Record<string, unknown>>(),
+    status: text('status', { enum: FLOW_RUN_STATUSES }).notNull().default('queued'),
+    /** The next step to run (null: from the first). */
+    cursor: text('cursor'),
+    vars: jsonb('vars').notNull().default({}).$type<Record<string, unknown>>(),
+    iterations: jsonb('iterations').notNull().default({}).$type<Record<string, number>>(),
+    /** Steps completed so far, by id: `steps.<id>.output` in expressions. */
+    outputs: jsonb('outputs').notNull().default({}).$type<Record<string, unknown>>(),
+    /** wait_for_event: the type and correlation value awaited. */
+    waitingType: text('waiting_type'),
+    waitingKey: text('waiting_key'),
+    /** When a waiting run becomes runnable again (delay, retry backoff, wait timeout). */
+    wakeAt: timestamp('wake_at', { withTimezone: true, precision: 3 }),
+    /** Rerun generation: part of every side effect's idempotency key. */
+    attemptGroup: integer('attempt_group').notNull().default(0),
+    deadlineAt: timestamp('deadline_at', { withTimezone: true, precision: 3 }),
+    lockedBy: text('locked_by'),
+    lockedUntil: timestamp('locked_until', { withTimezone: true, precision: 3 }),
+    error: text('error'),
+    queuedAt: timestamp('queued_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }),
+    finishedAt: timestamp('finished_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    unique('flow_runs_trigger_key').on(t.tenantId, t.flowId, t.triggerEventId),
+    index('flow_runs_runnable_idx')
+      .on(t.status, t.wakeAt)
+      .where(sql`status in ('queued', 'running', 'waiting')`),
+    index('flow_runs_waiting_idx')
+      .on(t.tenantId, t.waitingType, t.waitingKey)
+      .where(sql`status = 'waiting'`),
+    index('flow_runs_list_idx').on(t.tenantId, t.flowId, t.queuedAt),
+    foreignKey({
+      columns: [t.tenantId, t.flowId],
+      foreignColumns: [flows.tenantId, flows.id],
+    }).onDelete('cascade'),
+    ...tenantPolicies('flow_runs', t.tenantId),
+  ],
+).enableRLS();
+
+export const FLOW_STEP_STATUSES = [
+  'running',
+  'completed',
+  'failed',
+  'skipped',
+  'waiting',
+  'cancelled',
+] as const;
+
+/** One execution of one step of a run (a step in a loop runs more than once: `seq` orders them). */
+export const flowRunSteps = pgTable(
+  'flow_run_steps',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    runId: uuid('run_id').notNull(),
+    seq: integer('seq').notNull(),
+    stepId: text('step_id').notNull(),
+    type: text('type').notNull(),
+    status: text('status', { enum: FLOW_STEP_STATUSES }).notNull(),
+    input: jsonb('input').$type<Record<string, unknown>>(),
+    output: jsonb('output'),
+    attempts: integer('attempts').notNull().default(0),
+    error: text('error'),
+    errorKind: text('error_kind'),
+    idempotencyKey: text('idempotency_key'),
+    promptVersionId: text('prompt_version_id'),
+    runnableAt: timestamp('runnable_at', { withTimezone: true, precision: 3 }).notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }),
+    finishedAt: timestamp('finished_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.runId, t.seq] }),
+    foreignKey({
+      columns: [t.tenantId, t.runId],
+      foreignColumns: [flowRuns.tenantId, flowRuns.id],
+    }).onDelete('cascade'),
+    ...tenantPolicies('flow_run_steps', t.tenantId),
+  ],
+).enableRLS();
+
+/**
+ * Side effects sent to providers that honour no idempotency key, recorded before the call: a
+ * crash between "provider accepted" and "we recorded it" leaves a `pending` entry, and the retry
+ * does not send again (at most once, reported as in doubt).
+ */
+export const sideEffects = pgTable(
+  'side_effects',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    runId: uuid('run_id').notNull(),
+    stepId: text('step_id').notNull(),
+    state: text('state', { enum: ['pending', 'done'] }).notNull(),
+    result: jsonb('result'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.idempotencyKey] }),
+    ...tenantPolicies('side_effects', t.tenantId),
+  ],
+).enableRLS();
+
+export const USAGE_KINDS = ['llm_tokens', 'sms_segments', 'call_seconds', 'provider_call'] as const;
+
+/**
+ * What a step cost: LLM tokens, SMS segments, call seconds — attributed tenant → client → agent,
+ * with flow, run and prompt version. Money in integer micro-dollars. Idempotent per (run, step,
+ * attempt group, kind): the billing issue aggregates these.
+ */
+export const usageEvents = pgTable(
+  'usage_events',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    clientId: uuid('client_id'),
+    agentId: uuid('agent_id'),
+    flowId: uuid('flow_id'),
+    runId: uuid('run_id'),
+    stepId: text('step_id'),
+    attemptGroup: integer('attempt_group').notNull().default(0),
+    kind: text('kind', { enum: USAGE_KINDS }).notNull(),
+    provider: text('provider').notNull(),
+    operation: text('operation').notNull(),
+    quantity: bigint('quantity', { mode: 'number' }).notNull(),
+    costMicros: bigint('cost_micros', { mode: 'number' }),
+    currency: text('currency').notNull().default('USD'),
+    promptVersionId: text('prompt_version_id'),
+    reference: text('reference'),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, precision: 3 })
+      .notNull()
+      .defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('usage_events_step_key')
+      .on(t.tenantId, t.runId, t.stepId, t.attemptGroup, t.kind)
+      .where(sql`run_id is not null`),
+    index('usage_events_client_idx').on(t.tenantId, t.clientId, t.occurredAt),
+    ...tenantPolicies('usage_events', t.tenantId),
+  ],
+).enableRLS();
