@@ -36,6 +36,7 @@ CREATE TABLE "flow_runs" (
 	"waiting_type" text,
 	"waiting_key" text,
 	"wake_at" timestamp (3) with time zone,
+	"step_seq" integer DEFAULT 0 NOT NULL,
 	"attempt_group" integer DEFAULT 0 NOT NULL,
 	"deadline_at" timestamp (3) with time zone,
 	"locked_by" text,
@@ -110,6 +111,7 @@ CREATE TABLE "usage_events" (
 );
 --> statement-breakpoint
 ALTER TABLE "usage_events" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
+ALTER TABLE "tenants" ADD COLUMN "flow_http_allowlist" jsonb DEFAULT '[]'::jsonb NOT NULL;--> statement-breakpoint
 ALTER TABLE "flow_run_steps" ADD CONSTRAINT "flow_run_steps_tenant_id_run_id_flow_runs_tenant_id_id_fk" FOREIGN KEY ("tenant_id","run_id") REFERENCES "public"."flow_runs"("tenant_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "flow_runs" ADD CONSTRAINT "flow_runs_tenant_id_flow_id_flows_tenant_id_id_fk" FOREIGN KEY ("tenant_id","flow_id") REFERENCES "public"."flows"("tenant_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "flow_versions" ADD CONSTRAINT "flow_versions_tenant_id_flow_id_flows_tenant_id_id_fk" FOREIGN KEY ("tenant_id","flow_id") REFERENCES "public"."flows"("tenant_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

@@ -19,7 +19,7 @@ GRANT SELECT, INSERT, UPDATE ON "flow_runs" TO maxai_app;
 --> statement-breakpoint
 GRANT SELECT, INSERT, UPDATE ON "flow_run_steps" TO maxai_app;
 --> statement-breakpoint
-GRANT SELECT, INSERT, UPDATE ON "side_effects" TO maxai_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON "side_effects" TO maxai_app;
 --> statement-breakpoint
 -- Usage is billing evidence: appended, never changed.
 GRANT SELECT, INSERT ON "usage_events" TO maxai_app;

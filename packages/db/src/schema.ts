@@ -72,6 +72,8 @@ export const tenants = pgTable(
     requireMfa: boolean('require_mfa').notNull().default(false),
     /** How long audit events are kept (days); the spec's floor is seven years. */
     auditRetentionDays: integer('audit_retention_days').notNull().default(2557),
+    /** Hosts flows' `http.request` steps may call (exact, or `*.example.com`). */
+    flowHttpAllowlist: jsonb('flow_http_allowlist').notNull().default([]).$type<string[]>(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -851,6 +853,8 @@ export const flowRuns = pgTable(
     waitingKey: text('waiting_key'),
     /** When a waiting run becomes runnable again (delay, retry backoff, wait timeout). */
     wakeAt: timestamp('wake_at', { withTimezone: true, precision: 3 }),
+    /** How many step executions the run has recorded (the current one's `seq`). */
+    stepSeq: integer('step_seq').notNull().default(0),
     /** Rerun generation: part of every side effect's idempotency key. */
     attemptGroup: integer('attempt_group').notNull().default(0),
     deadlineAt: timestamp('deadline_at', { withTimezone: true, precision: 3 }),

@@ -369,34 +369,12 @@ export class ConnectionsService {
     });
     await this.changed(connectionId);
     if (outcome.live) return outcome.live;
-    const failedRow = outcome.row;
-    await withTenant(this.db, tenantId, async (tx) => {
-      await this.repository.update(tx, tenantId, connectionId, {
-        status: 'needs_reauth',
-        lastError: `token refresh failed: ${outcome.failed}`,
-      });
-      await this.audit.record(tx, {
-        tenantId,
-        actor: { type: 'system', id: 'token-refresh' },
-        action: 'connection.needs_reauth',
-        outcome: 'failure',
-        target: { type: 'connection', id: connectionId },
-      });
-      await this.events.emit(tx, {
-        tenantId,
-        clientId: failedRow.clientId,
-        type: 'maxai.integrations.connection.needs_reauth',
-        source: '/maxai/integrations',
-        subject: `connections/${connectionId}`,
-        data: {
-          connectionId,
-          provider: failedRow.provider,
-          name: failedRow.name,
-          reason: outcome.failed,
-        },
-      });
-    });
-    await this.changed(connectionId);
+    await this.markNeedsReauth(
+      tenantId,
+      outcome.row,
+      `token refresh failed: ${outcome.failed}`,
+      'token-refresh',
+    );
     throw new ProblemError('conflict', 'The provider refused the token refresh: connect again.');
   }
 
@@ -405,6 +383,47 @@ export class ConnectionsService {
    * dropped on every replica when the connection changes (refresh, re-auth, deletion), so a
    * proxied call needs no database trip.
    */
+  /**
+   * The provider refused this connection's credentials (a refresh, or a call answered 401): it
+   * needs the user to connect again. Audited, announced as an event, pushed to every replica.
+   */
+  async refused(tenantId: string, connectionId: string, reason: string, by: string) {
+    const row = await withTenant(this.db, tenantId, (tx) =>
+      this.repository.find(tx, tenantId, connectionId),
+    );
+    if (row && row.status === 'active') await this.markNeedsReauth(tenantId, row, reason, by);
+  }
+
+  private async markNeedsReauth(
+    tenantId: string,
+    row: ConnectionRow,
+    reason: string,
+    by: string,
+  ): Promise<void> {
+    await withTenant(this.db, tenantId, async (tx) => {
+      await this.repository.update(tx, tenantId, row.id, {
+        status: 'needs_reauth',
+        lastError: reason,
+      });
+      await this.audit.record(tx, {
+        tenantId,
+        actor: { type: 'system', id: by },
+        action: 'connection.needs_reauth',
+        outcome: 'failure',
+        target: { type: 'connection', id: row.id },
+      });
+      await this.events.emit(tx, {
+        tenantId,
+        clientId: row.clientId,
+        type: 'maxai.integrations.connection.needs_reauth',
+        source: '/maxai/integrations',
+        subject: `connections/${row.id}`,
+        data: { connectionId: row.id, provider: row.provider, name: row.name, reason },
+      });
+    });
+    await this.changed(row.id);
+  }
+
   async opened(tenantId: string, connectionId: string): Promise<LiveCredentials> {
     const load = () =>
       withTenant(this.db, tenantId, async (tx) => {

@@ -253,7 +253,7 @@ function ghlKeySource(config: AppConfig): () => Promise<GhlKeys | undefined> {
       },
     },
   ],
-  exports: [WebhookIngressService, EndpointDirectory],
+  exports: [WebhookIngressService, EndpointDirectory, WebhooksRepository, WEBHOOK_PUBLIC_BASE],
 })
 export class WebhooksModule implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(

@@ -6,6 +6,7 @@ import { TenancyModule } from '../../modules/tenancy/tenancy.module';
 import { IntegrationsModule } from '../../modules/integrations/integrations.module';
 import { EventsModule } from '../../modules/events/events.module';
 import { WebhooksModule } from '../../modules/webhooks/webhooks.module';
+import { OrchestratorModule } from '../../modules/orchestrator/orchestrator.module';
 import { ConfigModule, type Role } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { DatabaseModule } from '../database/database.module';
@@ -38,6 +39,7 @@ export class AppModule {
         EventsModule,
         IntegrationsModule,
         WebhooksModule,
+        OrchestratorModule,
         SeedModule,
       ],
       controllers: [HealthController],
