@@ -149,9 +149,15 @@ const WORKER_ID = `${hostname()}:${String(process.pid)}:${uuidv7().slice(-8)}`;
         logger: Logger,
         scheduler: RunScheduler,
       ) =>
-        new FlowTriggers(database.db, repository, metrics, logger.child({ component: 'flows' }), () => {
-          scheduler.wake();
-        }),
+        new FlowTriggers(
+          database.db,
+          repository,
+          metrics,
+          logger.child({ component: 'flows' }),
+          () => {
+            scheduler.wake();
+          },
+        ),
     },
   ],
   exports: [RunsRepository, FlowTriggers, RunScheduler],

@@ -58,7 +58,7 @@ export class FlowTriggers {
         clientId: flow.clientId ?? event.clientid,
         agentId: event.agentid,
         triggerEventId: event.id,
-        triggerEvent: event as unknown as Record<string, unknown>,
+        triggerEvent: event,
         status: first.kind === 'run' ? 'queued' : 'completed',
         cursor: first.kind === 'run' ? first.stepId : null,
         iterations: first.kind === 'run' ? { ...first.loopCounters } : {},
@@ -104,9 +104,10 @@ export class FlowTriggers {
     stepId: string,
     event: CloudEvent,
   ): Promise<void> {
-    const output = stepId && definition.steps.find((s) => s.id === stepId)?.type === 'wait_for_event'
-      ? { event }
-      : event.data;
+    const output =
+      stepId && definition.steps.find((s) => s.id === stepId)?.type === 'wait_for_event'
+        ? { event }
+        : event.data;
     await this.repository.updateStep(tx, run.tenantId, run.id, run.stepSeq, {
       status: 'completed',
       output,

@@ -41,7 +41,7 @@ export class PlatformStepServices implements StepServices {
       }
       bound.push({ connectionId: binding.connectionId, provider: port });
     }
-    return { ports: ports as FlowPorts, bound };
+    return { ports: ports, bound };
   }
 
   httpAllowlist(tenantId: string): Promise<string[]> {

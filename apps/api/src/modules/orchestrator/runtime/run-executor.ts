@@ -12,7 +12,6 @@ import {
   type StepOutcome,
 } from '../definition/sequencing';
 import { planStep } from '../definition/step-plan';
-import type { FlowEvent } from '../definition/trigger';
 import type { OrchestratorMetrics } from './orchestrator-metrics';
 import type { RunRow, RunsRepository, StepRow } from './runs.repository';
 import { executeCall, type CallResult } from './step-calls';
@@ -135,7 +134,7 @@ export class RunExecutor {
       if (!ours) return undefined;
       const now = new Date();
       const current = await this.repository.step(tx, run.tenantId, run.id, run.stepSeq);
-      if (current && current.stepId === step.id && isUnfinished(current.status)) {
+      if (current?.stepId === step.id && isUnfinished(current.status)) {
         const attempts = current.attempts + 1;
         await this.repository.updateStep(tx, run.tenantId, run.id, current.seq, {
           status: 'running',
@@ -210,7 +209,7 @@ export class RunExecutor {
           vars: { ...run.vars, ...plan.vars },
         };
       case 'delay':
-        if (row.attempts > 1) {
+        if (run.wakeAt !== null) {
           // The timer already ran out (this is the wake-up).
           return { kind: 'advance', outcome: { status: 'completed' }, status: 'completed' };
         }
@@ -284,7 +283,11 @@ export class RunExecutor {
       error instanceof ProviderError ? error.retryable : !(error instanceof ExpressionError);
     const kind = error instanceof ProviderError ? error.kind : 'transient';
     if (error instanceof ProviderError && error.kind === 'auth' && 'connectionId' in error) {
-      await this.services.connectionRefused(run.tenantId, String(error.connectionId), error.message);
+      await this.services.connectionRefused(
+        run.tenantId,
+        String(error.connectionId),
+        error.message,
+      );
     }
     if (retryable && !isPermanent(error)) {
       const policy = 'retry' in step ? step.retry : undefined;
@@ -390,7 +393,10 @@ export class RunExecutor {
     }
     const outputs = {
       ...run.outputs,
-      [step.id]: { status: end.status, ...(end.output === undefined ? {} : { output: end.output }) },
+      [step.id]: {
+        status: end.status,
+        ...(end.output === undefined ? {} : { output: end.output }),
+      },
     };
     const next = nextStep(definition, step.id, end.outcome, run.iterations);
     const base = {
@@ -408,7 +414,7 @@ export class RunExecutor {
     return this.repository.updateRun(tx, run.tenantId, run.id, {
       ...base,
       cursor: next.stepId,
-      iterations: next.loopCounters as Record<string, number>,
+      iterations: next.loopCounters,
     });
   }
 
@@ -451,7 +457,7 @@ function isPermanent(error: unknown): boolean {
 
 export function scopeOf(run: RunRow): ExpressionScope {
   return {
-    event: run.triggerEvent as FlowEvent,
+    event: run.triggerEvent,
     steps: run.outputs as ExpressionScope['steps'],
     vars: run.vars,
     run: {

@@ -7,14 +7,14 @@ import type { ConnectionBudget } from './connection-budget';
 import type { RunRow, RunsRepository } from './runs.repository';
 import type { StepServices } from './step-services';
 
-export type UsageRow = {
+export interface UsageRow {
   kind: 'llm_tokens' | 'sms_segments' | 'call_seconds' | 'provider_call';
   provider: string;
   operation: string;
   quantity: number;
   costMicros: number | null;
   reference: string | null;
-};
+}
 
 export type CallResult =
   | {
@@ -66,7 +66,8 @@ export async function executeCall(ctx: CallContext): Promise<CallResult> {
     case 'n8n.delegate':
       return n8nDelegate(ctx);
     default:
-      return portCall(ctx, spec.port as PortName);
+      if (spec.port === null) throw new PermanentStepError(`${ctx.step.type} has no port`);
+      return portCall(ctx, spec.port);
   }
 }
 
@@ -111,7 +112,11 @@ async function portCall(ctx: CallContext, port: PortName): Promise<CallResult> {
   } catch (error) {
     if (error instanceof ProviderError && error.kind === 'auth') {
       for (const connection of bound) {
-        await ctx.services.connectionRefused(ctx.run.tenantId, connection.connectionId, error.message);
+        await ctx.services.connectionRefused(
+          ctx.run.tenantId,
+          connection.connectionId,
+          error.message,
+        );
       }
     }
     throw error;
@@ -141,7 +146,10 @@ async function once(
   } catch (error) {
     // The provider answered with an error: nothing was sent, a retry may send it. (A timeout
     // or a dropped connection leaves the intent: in doubt, it is not sent again.)
-    if (error instanceof ProviderError && (error.status !== undefined || error.kind !== 'transient')) {
+    if (
+      error instanceof ProviderError &&
+      (error.status !== undefined || error.kind !== 'transient')
+    ) {
       await withTenant(ctx.db, run.tenantId, (tx) =>
         ctx.repository.forgetSideEffect(tx, run.tenantId, idempotencyKey),
       );
@@ -198,7 +206,7 @@ async function llmGenerate(ctx: CallContext): Promise<CallResult> {
       model: result.data.model,
       prompt: { ...input.prompt, versionId: rendered.versionId },
       finishReason: result.data.finishReason,
-      tokens: result.data.usage,
+      tokens: result.data.tokens,
     },
     null,
     rendered.versionId,
@@ -290,7 +298,8 @@ async function n8nDelegate(ctx: CallContext): Promise<CallResult> {
   });
   if (result.kind !== 'done' || input.mode === 'sync') return result;
   const executionId = (result.output as { executionId?: string } | null)?.executionId;
-  if (!executionId) throw new PermanentStepError('n8n accepted the workflow without an execution id');
+  if (!executionId)
+    throw new PermanentStepError('n8n accepted the workflow without an execution id');
   const timeoutSeconds = 'timeoutSeconds' in ctx.step ? (ctx.step.timeoutSeconds ?? 3600) : 3600;
   return { kind: 'waiting', event: N8N_CALLBACK_EVENT, key: executionId, timeoutSeconds };
 }
