@@ -1,5 +1,6 @@
 import { runApiBench } from './api';
 import { runHttpBench } from './http';
+import { runIngestBench } from './ingest';
 import { runPolicyBench } from './policy';
 import { runProxyBench } from './proxy';
 
@@ -9,6 +10,7 @@ const benches: Record<string, () => Promise<void>> = {
   policy: runPolicyBench,
   api: runApiBench,
   proxy: runProxyBench,
+  ingest: runIngestBench,
 };
 
 const name = process.argv[2] ?? 'http';

@@ -76,6 +76,89 @@ export async function measure(
   };
 }
 
+/** A request built afresh for every send: a unique body, say, and a signature over it. */
+export interface FreshRequest {
+  method: 'POST' | 'PUT';
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** One request on `agent`; resolves with its status (`undefined`: error or 10 s timeout). */
+function sendOnce(
+  url: string,
+  agent: http.Agent,
+  headers: Record<string, string>,
+  fresh: FreshRequest | undefined,
+): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const request = http.request(
+      url,
+      {
+        agent,
+        method: fresh?.method ?? 'GET',
+        headers: fresh
+          ? {
+              ...headers,
+              ...fresh.headers,
+              'content-length': String(Buffer.byteLength(fresh.body)),
+            }
+          : headers,
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode));
+      },
+    );
+    request.setTimeout(10_000, () => request.destroy(new Error('timeout')));
+    request.on('error', () => resolve(undefined));
+    request.end(fresh?.body);
+  });
+}
+
+/**
+ * A closed-loop pass: `connections` keep-alive connections, each sending its next request
+ * (built by `next`) when the last is answered, for `seconds`. Unlike `measure`, which stops at
+ * the deadline and drops what is then in flight (the server may still act on it), this waits
+ * for every request sent, so each is answered and counted: what a pass that writes needs when
+ * its rows are counted afterwards. Its rate is the answers over the wall time, drain included.
+ * Any answer other than 200, error or timeout fails it.
+ */
+export async function measureClosed(
+  url: string,
+  seconds: number,
+  connections: number,
+  next: () => FreshRequest,
+): Promise<Measurement> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const latencies: number[] = [];
+  let not200 = 0;
+  let errors = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  const loop = async () => {
+    while (performance.now() < deadline) {
+      const sent = performance.now();
+      const status = await sendOnce(url, agent, {}, next());
+      latencies.push(performance.now() - sent);
+      if (status === undefined) errors += 1;
+      else if (status !== 200) not200 += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, loop));
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  if (not200 > 0 || errors > 0) {
+    throw new Error(
+      `closed-loop pass on ${url} saw ${not200} non-200 answers and ${errors} errors`,
+    );
+  }
+  return {
+    rps: latencies.length / elapsed,
+    requests: latencies.length,
+    latencies: latencies.sort((a, b) => a - b),
+  };
+}
+
 /**
  * An open-loop pass at a steady `rate`: one request every 1/rate s over up to `maxSockets`
  * keep-alive sockets, each timed from when it was due (so a request that waits for a socket or a
@@ -89,6 +172,7 @@ export async function measurePaced(
   seconds: number,
   rate: number,
   maxSockets: number,
+  next?: () => FreshRequest,
 ): Promise<Measurement> {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
   const total = Math.max(1, Math.round(rate * seconds));
@@ -104,17 +188,10 @@ export async function measurePaced(
       if (done === total) resolve();
     };
     const fire = (due: number) => {
-      const request = http.get(url, { agent, headers }, (response) => {
-        response.resume();
-        response.on('end', () => {
-          if (response.statusCode !== 200) not200 += 1;
-          latencies.push(performance.now() - due);
-          finish();
-        });
-      });
-      request.setTimeout(10_000, () => request.destroy(new Error('timeout')));
-      request.on('error', () => {
-        errors += 1;
+      void sendOnce(url, agent, headers, next?.()).then((status) => {
+        if (status === undefined) errors += 1;
+        else if (status !== 200) not200 += 1;
+        latencies.push(performance.now() - due);
         finish();
       });
     };

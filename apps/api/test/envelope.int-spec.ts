@@ -7,7 +7,7 @@ import {
   type DatabaseHandle,
 } from '@maxai/db';
 import { uuidv7 } from 'uuidv7';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EnvKms, TenantSecrets } from '../src/platform/crypto/envelope';
 import { rotateMasterKey } from '../src/platform/crypto/rotation';
 import { SecretBox, masterKeyId } from '../src/platform/crypto/secret-box';
@@ -65,6 +65,35 @@ describe('envelope encryption of tenant secrets', () => {
     expect(keys).toHaveLength(1);
     expect(keys[0]!.kekId).toBe(masterKeyId(oldKey));
     expect(keys[0]!.wrappedKey).not.toBe('');
+  });
+
+  it('keeps sealing with the current data key without reading it again, but never an uncommitted one', async () => {
+    const secrets = secretsUnder(oldKey);
+    const tenant = uuidv7();
+    // The first key is created, then read back, inside a transaction that rolls back.
+    const rolledBack = new Error('roll back');
+    await expect(
+      withTenant(db, tenant, async (tx) => {
+        await secrets.seal(tx, tenant, 'one', 'rec-1');
+        await secrets.seal(tx, tenant, 'two', 'rec-2');
+        throw rolledBack;
+      }),
+    ).rejects.toBe(rolledBack);
+    // So the next seal makes a key that commits, and another process opens what it sealed.
+    const sealed = await withTenant(db, tenant, (tx) => secrets.seal(tx, tenant, 'three', 'rec-3'));
+    const cold = secretsUnder(oldKey);
+    expect(await withTenant(db, tenant, (tx) => cold.open(tx, tenant, sealed, 'rec-3'))).toBe(
+      'three',
+    );
+    // Once read from a committed row, the key is remembered: sealing reads nothing.
+    await withTenant(db, tenant, (tx) => secrets.seal(tx, tenant, 'four', 'rec-4'));
+    const again = await withTenant(db, tenant, async (tx) => {
+      const select = vi.spyOn(tx, 'select');
+      const value = await secrets.seal(tx, tenant, 'five', 'rec-5');
+      expect(select).not.toHaveBeenCalled();
+      return value;
+    });
+    expect(again.split('.')[1]).toBe(sealed.split('.')[1]);
   });
 
   it('re-wraps data keys and re-seals signing keys under a new master key, online', async () => {

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { KmsPort } from '@maxai/core';
 import { tenantDataKeys, type Tx } from '@maxai/db';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import { uuidv7 } from 'uuidv7';
 import type { SecretBox } from './secret-box';
 
@@ -40,6 +40,13 @@ export class EnvKms implements KmsPort {
  */
 export class TenantSecrets {
   private readonly keys = new Map<string, Buffer>();
+  /**
+   * Each tenant's current data key, as last read from the database: sealing then needs no
+   * round trip. Only a committed row is remembered (not a key created by the caller's own
+   * transaction, which may still roll back), and only for CURRENT_KEY_TTL_MS, so a newer data
+   * key is picked up soon; sealing under the previous one meanwhile is harmless (it opens).
+   */
+  private readonly current = new Map<string, { id: string; key: Buffer; until: number }>();
 
   constructor(private readonly kms: KmsPort) {}
 
@@ -78,13 +85,28 @@ export class TenantSecrets {
   }
 
   private async currentKey(tx: Tx, tenantId: string): Promise<{ id: string; key: Buffer }> {
+    const cached = this.current.get(tenantId);
+    if (cached && cached.until > Date.now()) return cached;
     const [row] = await tx
-      .select()
+      .select({
+        ...getTableColumns(tenantDataKeys),
+        // Created before this transaction began, hence committed: `created_at` defaults to
+        // now(), the start of the creating transaction (savepoints included).
+        settled: sql<boolean>`${tenantDataKeys.createdAt} < now()`,
+      })
       .from(tenantDataKeys)
       .where(eq(tenantDataKeys.tenantId, tenantId))
       .orderBy(desc(tenantDataKeys.createdAt))
       .limit(1);
-    if (row) return { id: row.id, key: await this.unwrapRow(row) };
+    if (row) {
+      const current = {
+        id: row.id,
+        key: await this.unwrapRow(row),
+        until: Date.now() + CURRENT_KEY_TTL_MS,
+      };
+      if (row.settled) this.current.set(tenantId, current);
+      return current;
+    }
     const key = randomBytes(32);
     const id = uuidv7();
     const { keyId, wrapped } = await this.kms.wrap(key, dataKeyContext(tenantId, id));
@@ -117,6 +139,8 @@ export class TenantSecrets {
     return key;
   }
 }
+
+const CURRENT_KEY_TTL_MS = 60_000;
 
 const dataKeyContext = (tenantId: string, id: string) => `data-key:${tenantId}:${id}`;
 
