@@ -58,10 +58,7 @@ export class FlowsRepository {
     return row?.latest ?? 0;
   }
 
-  async insertVersion(
-    tx: Tx,
-    row: typeof flowVersions.$inferInsert,
-  ): Promise<FlowVersionRow> {
+  async insertVersion(tx: Tx, row: typeof flowVersions.$inferInsert): Promise<FlowVersionRow> {
     const [inserted] = await tx.insert(flowVersions).values(row).returning();
     if (!inserted) throw new Error('insert returned no row');
     return inserted;

@@ -17,9 +17,7 @@ import type { TenantSettingsReader } from './runtime/tenant-settings-reader';
 import { flowTemplate, instantiateTemplate } from './templates/templates';
 
 /** A definition as given: a JSON object, or a JSON/YAML document as text. */
-export type DefinitionInput =
-  | { definition: unknown }
-  | { source: string; format: 'json' | 'yaml' };
+export type DefinitionInput = { definition: unknown } | { source: string; format: 'json' | 'yaml' };
 
 const invalid = (errors: FlowIssue[], warnings: FlowIssue[] = []) =>
   new ProblemError('unprocessable-content', 'The flow definition is not valid.', {
@@ -147,7 +145,8 @@ export class FlowsService {
       const row = (await this.repository.versions(tx, tenantId, flowId)).find(
         (v) => v.version === version,
       );
-      if (!row) throw new ProblemError('not-found', `Flow ${flowId} has no version ${String(version)}.`);
+      if (!row)
+        throw new ProblemError('not-found', `Flow ${flowId} has no version ${String(version)}.`);
       return { flow: found, definition: row.definition };
     });
     const validation = await this.validate(
@@ -211,7 +210,12 @@ export class FlowsService {
     caller: Authenticated,
     tenantId: string,
     clientId: string,
-    input: { template: string; name?: string | undefined; parameters: Record<string, unknown>; activate: boolean },
+    input: {
+      template: string;
+      name?: string | undefined;
+      parameters: Record<string, unknown>;
+      activate: boolean;
+    },
     meta: RequestMeta,
   ) {
     const template = flowTemplate(input.template);
@@ -290,7 +294,10 @@ export class FlowsService {
     const rerun = await withTenant(this.db, tenantId, async (tx) => {
       const run = await this.visibleRun(tx, caller, tenantId, runId, 'runs:operate');
       if (!['failed', 'timed_out', 'cancelled'].includes(run.status)) {
-        throw new ProblemError('conflict', `Only an ended, unsuccessful run can run again (${run.status}).`);
+        throw new ProblemError(
+          'conflict',
+          `Only an ended, unsuccessful run can run again (${run.status}).`,
+        );
       }
       const version = (await this.repository.versions(tx, tenantId, run.flowId)).find(
         (v) => v.version === run.version,

@@ -15,7 +15,11 @@ import { DATABASE } from '../../platform/database/database.module';
 import { ROOT_LOGGER } from '../../platform/logging/logging.module';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import { REDIS } from '../../platform/redis/redis.module';
+import { AuditService } from '../audit/audit.service';
 import { EventSubscribers } from '../events/event-subscribers';
+import { FlowRunsController, FlowsController, FlowTemplatesController } from './flows.controller';
+import { FlowsRepository } from './flows.repository';
+import { FlowsService } from './flows.service';
 import { BindingsService } from '../integrations/bindings.service';
 import { ConnectionsService } from '../integrations/connections.service';
 import { IntegrationsModule } from '../integrations/integrations.module';
@@ -42,7 +46,26 @@ const WORKER_ID = `${hostname()}:${String(process.pid)}:${uuidv7().slice(-8)}`;
  */
 @Module({
   imports: [IntegrationsModule, WebhooksModule],
+  controllers: [FlowsController, FlowTemplatesController, FlowRunsController],
   providers: [
+    {
+      provide: FlowsService,
+      inject: [DATABASE, BindingsService, AuditService, RunScheduler],
+      useFactory: (
+        database: DatabaseHandle,
+        bindings: BindingsService,
+        audit: AuditService,
+        scheduler: RunScheduler,
+      ) =>
+        new FlowsService(
+          database.db,
+          new FlowsRepository(),
+          bindings,
+          new TenantSettingsReader(database.db),
+          audit,
+          scheduler,
+        ),
+    },
     { provide: PROMPT_RENDERER, useValue: unavailablePrompts },
     {
       provide: RunsRepository,
