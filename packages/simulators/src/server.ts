@@ -18,6 +18,8 @@ export interface JournalEntry {
   method: string;
   path: string;
   at: string;
+  /** The request body as the vendor parsed it (form fields, JSON), so tests see what was sent. */
+  body?: unknown;
 }
 
 const JOURNAL_LIMIT = 10_000;
@@ -74,17 +76,25 @@ export async function createSimulatorServer(
     publicUrl: options.publicUrl ?? 'http://127.0.0.1:3000',
   };
 
+  const journalEntries = new WeakMap<FastifyRequest, JournalEntry>();
   for (const vendor of options.vendors) {
     await app.register(
       async (scope) => {
+        scope.addHook('preHandler', (request: FastifyRequest, _reply, done) => {
+          const entry = journalEntries.get(request);
+          if (entry && request.body !== undefined) entry.body = request.body;
+          done();
+        });
         scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
           const path = request.url.slice(vendor.prefix.length + 1).split('?')[0] ?? '';
-          context.journal.push({
+          const entry: JournalEntry = {
             vendor: vendor.prefix,
             method: request.method,
             path,
             at: new Date().toISOString(),
-          });
+          };
+          journalEntries.set(request, entry);
+          context.journal.push(entry);
           if (context.journal.length > JOURNAL_LIMIT) context.journal.shift();
           const fault = context.faults.take(vendor.prefix, request.method, request.url);
           if (!fault) return;
