@@ -626,7 +626,9 @@ describe('webhook ingress, end to end from the provider simulators', () => {
     for (const event of events) {
       const validate = validators.get(event.type);
       expect(validate, event.type).toBeDefined();
-      expect(validate!(event.data), `${event.type}: ${ajv.errorsText(validate!.errors)}`).toBe(true);
+      expect(validate!(event.data), `${event.type}: ${ajv.errorsText(validate!.errors)}`).toBe(
+        true,
+      );
     }
     expect((await t.app.inject({ method: 'GET', url: '/v1/event-types' })).statusCode).toBe(401);
   });

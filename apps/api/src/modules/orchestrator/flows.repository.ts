@@ -1,4 +1,4 @@
-import { flowRuns, flowRunSteps, flows, flowVersions, type Tx } from '@maxai/db';
+import { clients, flowRuns, flowRunSteps, flows, flowVersions, type Tx } from '@maxai/db';
 import { and, desc, eq, gte, lt, max } from 'drizzle-orm';
 import type { FlowRow, FlowVersionRow, RunRow, StepRow } from './runtime/runs.repository';
 
@@ -18,6 +18,14 @@ export class FlowsRepository {
     const [inserted] = await tx.insert(flows).values(row).returning();
     if (!inserted) throw new Error('insert returned no row');
     return inserted;
+  }
+
+  async clientExists(tx: Tx, tenantId: string, clientId: string): Promise<boolean> {
+    const [row] = await tx
+      .select({ id: clients.id })
+      .from(clients)
+      .where(and(eq(clients.tenantId, tenantId), eq(clients.id, clientId)));
+    return row !== undefined;
   }
 
   async flow(tx: Tx, tenantId: string, id: string): Promise<FlowRow | undefined> {

@@ -103,6 +103,13 @@ export class FlowsService {
     const flow = await withTenant(this.db, tenantId, (tx) =>
       this.visibleFlow(tx, caller, tenantId, flowId, 'flows:write'),
     );
+    if (!('source' in input) && input.definition === undefined) {
+      throw new ProblemError('unprocessable-content', 'Give the definition, or its source.', {
+        errors: [
+          { field: 'body.definition', message: 'give exactly one of definition and source' },
+        ],
+      });
+    }
     const validation = await this.validate(tenantId, flow.clientId ?? undefined, input, 'save');
     if (!validation.ok) throw invalid(validation.errors, validation.warnings);
     return withTenant(this.db, tenantId, async (tx) => {
@@ -137,17 +144,18 @@ export class FlowsService {
     caller: Authenticated,
     tenantId: string,
     flowId: string,
-    version: number,
+    requested: number | undefined,
     meta: RequestMeta,
   ): Promise<FlowRow> {
-    const { flow, definition } = await withTenant(this.db, tenantId, async (tx) => {
+    const { flow, definition, version } = await withTenant(this.db, tenantId, async (tx) => {
       const found = await this.visibleFlow(tx, caller, tenantId, flowId, 'flows:activate');
-      const row = (await this.repository.versions(tx, tenantId, flowId)).find(
-        (v) => v.version === version,
-      );
-      if (!row)
-        throw new ProblemError('not-found', `Flow ${flowId} has no version ${String(version)}.`);
-      return { flow: found, definition: row.definition };
+      const versions = await this.repository.versions(tx, tenantId, flowId);
+      const row =
+        requested === undefined ? versions[0] : versions.find((v) => v.version === requested);
+      if (!row) {
+        throw new ProblemError('not-found', `Flow ${flowId} has no version ${String(requested)}.`);
+      }
+      return { flow: found, definition: row.definition, version: row.version };
     });
     const validation = await this.validate(
       tenantId,
@@ -218,6 +226,11 @@ export class FlowsService {
     },
     meta: RequestMeta,
   ) {
+    assertPermission(caller, 'flows:write', tenantId, clientId);
+    const exists = await withTenant(this.db, tenantId, (tx) =>
+      this.repository.clientExists(tx, tenantId, clientId),
+    );
+    if (!exists) throw notFound();
     const template = flowTemplate(input.template);
     if (!template) throw new ProblemError('not-found', `No flow template ${input.template}.`);
     const instance = instantiateTemplate(template, input.parameters);

@@ -51,15 +51,15 @@ export class CreateFlowBody extends createZodDto(
     .refine(oneDefinition, ONE_DEFINITION),
 ) {}
 export class AddVersionBody extends createZodDto(
-  z
-    .object({
-      changeNote: z.string().max(1000).optional().meta({ example: 'Shorter reply' }),
-      ...definitionFields,
-    })
-    .refine(oneDefinition, ONE_DEFINITION),
+  z.object({
+    changeNote: z.string().max(1000).optional().meta({ example: 'Shorter reply' }),
+    ...definitionFields,
+  }),
 ) {}
 export class ActivateBody extends createZodDto(
-  z.object({ version: z.int().min(1).meta({ example: 2 }) }),
+  z.object({
+    version: z.int().min(1).optional().describe('Default: the latest').meta({ example: 2 }),
+  }),
 ) {}
 export class DryRunBody extends createZodDto(
   z
