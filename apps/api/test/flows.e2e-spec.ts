@@ -306,7 +306,7 @@ describe('flows, end to end from a signed webhook to the providers', () => {
           steps,
         },
       });
-    const fieldsOf = async (res: Promise<{ statusCode: number; json: <T>() => T }>) => {
+    const fieldsOf = async (res: ReturnType<typeof api.post>) => {
       const answered = await res;
       expect(answered.statusCode).toBe(422);
       return answered.json<{ errors: { field: string }[] }>().errors.map((e) => e.field);
