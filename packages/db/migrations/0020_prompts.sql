@@ -63,7 +63,7 @@ CREATE TABLE "prompt_versions" (
 	"id" uuid NOT NULL,
 	"template_id" uuid NOT NULL,
 	"version" integer NOT NULL,
-	"content" text,
+	"content" text DEFAULT '' NOT NULL,
 	"messages" jsonb,
 	"variables_schema" jsonb NOT NULL,
 	"model_settings" jsonb DEFAULT '{}'::jsonb NOT NULL,

@@ -635,7 +635,10 @@ export const domainEvents = pgTable(
 export const PROMPT_KINDS = ['text', 'chat'] as const;
 export type PromptKind = (typeof PROMPT_KINDS)[number];
 export const CHAT_ROLES = ['system', 'user', 'assistant'] as const;
-export type ChatMessage = { role: (typeof CHAT_ROLES)[number]; content: string };
+export interface ChatMessage {
+  role: (typeof CHAT_ROLES)[number];
+  content: string;
+}
 
 /**
  * A prompt template, identified by its key (`front-desk/greeting`) in its tenant's shared
@@ -682,9 +685,9 @@ export const promptVersions = pgTable(
       .$defaultFn(() => uuidv7()),
     templateId: uuid('template_id').notNull(),
     version: integer('version').notNull(),
-    /** The template text (kind `text`). */
-    content: text('content'),
-    /** The message templates (kind `chat`). */
+    /** The template text (kind `text`; empty for chat). */
+    content: text('content').notNull().default(''),
+    /** The message templates (kind `chat`; null for text). */
     messages: jsonb('messages').$type<ChatMessage[]>(),
     variablesSchema: jsonb('variables_schema').notNull().$type<Record<string, unknown>>(),
     modelSettings: jsonb('model_settings').notNull().default({}).$type<Record<string, unknown>>(),
