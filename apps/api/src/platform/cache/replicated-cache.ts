@@ -90,11 +90,12 @@ export class ReplicatedCache {
   }
 
   private store(group: string, key: string, value: unknown): void {
-    let entries = this.groups.get(group);
-    if (!entries?.has(key)) {
+    if (!this.groups.get(group)?.has(key)) {
       if (this.count >= this.options.maxEntries) this.evictOldest();
       this.count += 1;
     }
+    // Looked up after the eviction, which may have removed this very group.
+    let entries = this.groups.get(group);
     if (!entries) {
       entries = new Map();
       this.groups.set(group, entries);
@@ -147,14 +148,17 @@ export class ReplicatedCache {
     if (subscriber.status === 'ready') subscriber.emit('ready');
   }
 
+  /** Drops the oldest entry of the oldest group (and the group once it is empty). */
   private evictOldest(): void {
-    const oldest = this.groups.entries().next();
-    if (oldest.done) return;
-    const [group, entries] = oldest.value;
-    const first = entries.keys().next();
-    if (!first.done) entries.delete(first.value);
-    this.count -= 1;
-    if (entries.size === 0) this.groups.delete(group);
+    for (const [group, entries] of this.groups) {
+      for (const key of entries.keys()) {
+        entries.delete(key);
+        this.count -= 1;
+        break;
+      }
+      if (entries.size === 0) this.groups.delete(group);
+      break;
+    }
   }
 }
 
