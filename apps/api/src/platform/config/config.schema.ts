@@ -174,6 +174,10 @@ export const configSchema = z
     GOOGLE_CLIENT_ID: z.string().min(1).default('google-client-sandbox.apps.googleusercontent.com'),
     GOOGLE_CLIENT_SECRET: z.string().min(1).default('google-secret-sandbox'),
     AUDIT_CHECKPOINT_INTERVAL_S: int(0, 604_800, 3600),
+    /** Upper bound on a cached prompt resolution's life (moves are pushed to every replica). */
+    PROMPT_CACHE_TTL_MS: int(0, 3_600_000, 300_000),
+    /** Versions a prompt key may hold (0: unlimited); past it a new version is refused, never pruned. */
+    PROMPT_MAX_VERSIONS: int(0, 1_000_000, 0),
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
     OTEL_SERVICE_NAME: z.string().min(1).default('maxai-platform'),
   })
