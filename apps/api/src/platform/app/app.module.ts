@@ -5,6 +5,7 @@ import { SeedModule } from '../../modules/seed/seed.module';
 import { TenancyModule } from '../../modules/tenancy/tenancy.module';
 import { IntegrationsModule } from '../../modules/integrations/integrations.module';
 import { EventsModule } from '../../modules/events/events.module';
+import { PromptsModule } from '../../modules/prompts/prompts.module';
 import { ConfigModule, type Role } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { DatabaseModule } from '../database/database.module';
@@ -36,6 +37,7 @@ export class AppModule {
         TenancyModule,
         EventsModule,
         IntegrationsModule,
+        PromptsModule,
         SeedModule,
       ],
       controllers: [HealthController],
