@@ -2,6 +2,7 @@ import { runApiBench } from './api';
 import { runHttpBench } from './http';
 import { runPolicyBench } from './policy';
 import { runProxyBench } from './proxy';
+import { runRenderBench } from './render';
 
 /** `npm run bench -- <name>`: runs one benchmark; each prints its figures and its baseline. */
 const benches: Record<string, () => Promise<void>> = {
@@ -9,6 +10,7 @@ const benches: Record<string, () => Promise<void>> = {
   policy: runPolicyBench,
   api: runApiBench,
   proxy: runProxyBench,
+  render: runRenderBench,
 };
 
 const name = process.argv[2] ?? 'http';
