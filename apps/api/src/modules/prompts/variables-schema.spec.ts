@@ -79,6 +79,10 @@ describe('variables schemas', () => {
     expect(
       compileVariablesSchema({ type: 'object', properties: { a: { type: 'strin' } } }).ok,
     ).toBe(false);
+    expect(compileVariablesSchema({ type: 'object', $async: true })).toEqual({
+      ok: false,
+      errors: [{ field: 'body.variablesSchema.$async', message: 'is not supported' }],
+    });
   });
 
   it("keeps every schema to itself: ids do not clash and refs do not reach another's", () => {

@@ -36,6 +36,10 @@ export function compileVariablesSchema(schema: JsonSchema, prefix = 'body'): Sch
   if (schema.type !== 'object') {
     return { ok: false, errors: [{ field: `${field}.type`, message: "must be 'object'" }] };
   }
+  // An async schema's validator answers a promise, which is truthy: it would pass anything.
+  if (schema.$async !== undefined) {
+    return { ok: false, errors: [{ field: `${field}.$async`, message: 'is not supported' }] };
+  }
   const risky = riskyPatterns(schema, field);
   if (risky.length > 0) return { ok: false, errors: risky };
   // A top-level $id would make removeSchema touch Ajv's registry: compile a copy without it.
