@@ -2,6 +2,7 @@ import { tenants, withSystem, type DatabaseHandle } from '@maxai/db';
 import { uuidv7 } from 'uuidv7';
 import type { Authenticated } from '../apps/api/src/modules/iam/auth.guard';
 import { PromptLabelsService } from '../apps/api/src/modules/prompts/prompt-labels.service';
+import { PromptVersionsService } from '../apps/api/src/modules/prompts/prompt-versions.service';
 import { engine } from '../apps/api/src/modules/prompts/template-engine';
 import { compileVariablesSchema } from '../apps/api/src/modules/prompts/variables-schema';
 import { PROMPT_CACHE } from '../apps/api/src/modules/prompts/prompts.module';
@@ -88,7 +89,7 @@ export async function runRenderBench(): Promise<void> {
     const scope = { tenantId };
     const key = 'front-desk/confirmation';
     await prompts.create(staff, scope, { key, kind: 'text', description: '' }, {});
-    await prompts.createVersion(
+    await app.get(PromptVersionsService).createVersion(
       staff,
       scope,
       key,

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '@maxai/db';
 import { AuditService } from '../src/modules/audit/audit.service';
-import { PromptLabelsService } from '../src/modules/prompts/prompt-labels.service';
+import { PromptApprovalsService } from '../src/modules/prompts/prompt-approvals.service';
 import { PromptResolver } from '../src/modules/prompts/prompt-resolver';
+import { PromptVersionsService } from '../src/modules/prompts/prompt-versions.service';
 import { PromptsRepository } from '../src/modules/prompts/prompts.repository';
 import { PromptsService } from '../src/modules/prompts/prompts.service';
-import { TenantSettingsService } from '../src/modules/tenancy/tenant-settings.service';
 import { ReplicatedCache } from '../src/platform/cache/replicated-cache';
 import { DATABASE } from '../src/platform/database/database.module';
 import { ProblemError } from '../src/platform/errors/problem';
@@ -836,12 +836,11 @@ describe('rendering edges', () => {
 
   it('refuses a version past PROMPT_MAX_VERSIONS, and prunes nothing', async () => {
     const { db } = t.app.get<DatabaseHandle>(DATABASE);
-    const limited = new PromptsService(
+    const limited = new PromptVersionsService(
       db,
       new PromptsRepository(),
       t.app.get(PromptResolver),
       t.app.get(AuditService),
-      t.app.get(TenantSettingsService),
       { maxVersions: 3 },
     );
     const caller = await callerOf(t.app, owner.token);
@@ -849,9 +848,7 @@ describe('rendering edges', () => {
     const input = { content: 'four', modelSettings: {}, tags: [], changeNote: '' };
     await expect(
       limited.createVersion(caller, scope, 'render/modes', input, {}),
-    ).rejects.toMatchObject({
-      problemType: 'conflict',
-    });
+    ).rejects.toMatchObject({ problemType: 'conflict' });
     const versions = await as(t.app, owner.token).get(
       promptUrl(owner.tenantId, 'render/modes', undefined, '/versions'),
     );
@@ -861,7 +858,7 @@ describe('rendering edges', () => {
   it('checks approval listings in the service too', async () => {
     const stranger = await callerOf(t.app, (await signupOwner(t.app, 'Outsider')).token);
     await expect(
-      t.app.get(PromptLabelsService).listApprovals(stranger, owner.tenantId, { limit: 10 }),
+      t.app.get(PromptApprovalsService).listApprovals(stranger, owner.tenantId, { limit: 10 }),
     ).rejects.toMatchObject({ problemType: 'not-found' });
   });
 });

@@ -42,6 +42,7 @@ import {
   labelOf,
   pinOf,
 } from './dto/prompt-views';
+import { PromptApprovalsService } from './prompt-approvals.service';
 import { PromptLabelsService, type LabelOutcome } from './prompt-labels.service';
 import { PromptPinsService } from './prompt-pins.service';
 
@@ -179,7 +180,7 @@ export class ClientPromptLabelsController extends labelRoutes('client') {}
 @ApiTags('prompts')
 @Controller('v1/tenants/:tenantId/prompt-approvals')
 export class PromptApprovalsController {
-  constructor(@Inject(PromptLabelsService) private readonly labels: PromptLabelsService) {}
+  constructor(@Inject(PromptApprovalsService) private readonly approvals: PromptApprovalsService) {}
 
   @Get()
   @Authorize('prompts:read')
@@ -190,7 +191,7 @@ export class PromptApprovalsController {
     @Query(new ZodValidationPipe(ApprovalQuery)) q: ApprovalQuery,
     @Req() r: AuthenticatedRequest,
   ) {
-    const page = await this.labels.listApprovals(authOf(r), p.tenantId, q);
+    const page = await this.approvals.listApprovals(authOf(r), p.tenantId, q);
     return { data: page.data.map(approvalOf), nextCursor: page.nextCursor };
   }
 
@@ -202,7 +203,7 @@ export class PromptApprovalsController {
     @Param(new ZodValidationPipe(ApprovalParams)) p: ApprovalParams,
     @Req() r: AuthenticatedRequest,
   ) {
-    return approvalOf(await this.labels.getApproval(authOf(r), p.tenantId, p.approvalId));
+    return approvalOf(await this.approvals.getApproval(authOf(r), p.tenantId, p.approvalId));
   }
 
   @Post(':approvalId/approve')
@@ -216,7 +217,7 @@ export class PromptApprovalsController {
     @Req() r: AuthenticatedRequest,
   ) {
     return approvalOf(
-      await this.labels.approve(authOf(r), p.tenantId, p.approvalId, {
+      await this.approvals.approve(authOf(r), p.tenantId, p.approvalId, {
         ...requestMeta(r),
         note: body.note,
       }),
@@ -234,7 +235,7 @@ export class PromptApprovalsController {
     @Req() r: AuthenticatedRequest,
   ) {
     return approvalOf(
-      await this.labels.reject(authOf(r), p.tenantId, p.approvalId, {
+      await this.approvals.reject(authOf(r), p.tenantId, p.approvalId, {
         ...requestMeta(r),
         note: body.note,
       }),

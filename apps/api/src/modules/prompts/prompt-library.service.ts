@@ -15,6 +15,7 @@ import type { PromptResolver } from './prompt-resolver';
 import { assertScope, ownerOf, type PromptScope } from './prompt-scope';
 import { prepareVersion } from './prompt-version';
 import type { PromptsRepository, TemplateRow, VersionRow } from './prompts.repository';
+import type { PromptVersionsService } from './prompt-versions.service';
 import type { PromptsService } from './prompts.service';
 
 /** What an import did, per prompt and in all. */
@@ -46,6 +47,7 @@ export class PromptLibraryService {
     private readonly db: Database,
     private readonly repository: PromptsRepository,
     private readonly prompts: PromptsService,
+    private readonly versions: PromptVersionsService,
     private readonly labels: PromptLabelsService,
     private readonly resolver: PromptResolver,
     private readonly audit: AuditService,
@@ -158,7 +160,7 @@ export class PromptLibraryService {
       let row = byHash.get(prepared.contentHash);
       const isNew = row === undefined;
       if (!row) {
-        row = await this.prompts.insertVersionIn(tx, caller, template, prepared, meta);
+        row = await this.versions.insertVersionIn(tx, caller, template, prepared, meta);
         byHash.set(row.contentHash, row);
       }
       versions[String(version.version)] = { version: row.version, created: isNew };

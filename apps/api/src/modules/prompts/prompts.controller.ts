@@ -50,6 +50,7 @@ import {
   templateOf,
   versionOf,
 } from './dto/prompt-views';
+import { PromptVersionsService } from './prompt-versions.service';
 import { PromptsService } from './prompts.service';
 
 class CreateTemplateBody extends createZodDto(templateInputSchema) {}
@@ -124,7 +125,10 @@ function promptRoutes(kind: ScopeKind) {
 
   abstract class PromptRoutes {
     // Public: a class returned from a function cannot declare private members.
-    constructor(@Inject(PromptsService) readonly prompts: PromptsService) {}
+    constructor(
+      @Inject(PromptsService) readonly prompts: PromptsService,
+      @Inject(PromptVersionsService) readonly promptVersions: PromptVersionsService,
+    ) {}
 
     @Get('prompts')
     @Authorize('prompts:read')
@@ -197,7 +201,7 @@ function promptRoutes(kind: ScopeKind) {
       @Query(new ZodValidationPipe(NumberPageQuery)) q: NumberPageQuery,
       @Req() r: AuthenticatedRequest,
     ) {
-      const rows = await this.prompts.listVersions(authOf(r), p, p.promptKey, {
+      const rows = await this.promptVersions.listVersions(authOf(r), p, p.promptKey, {
         cursor: q.cursor,
         limit: q.limit + 1,
       });
@@ -218,7 +222,7 @@ function promptRoutes(kind: ScopeKind) {
       @Req() r: AuthenticatedRequest,
     ) {
       return versionOf(
-        await this.prompts.createVersion(authOf(r), p, p.promptKey, body, requestMeta(r)),
+        await this.promptVersions.createVersion(authOf(r), p, p.promptKey, body, requestMeta(r)),
       );
     }
 
@@ -230,7 +234,7 @@ function promptRoutes(kind: ScopeKind) {
       @Param(new ZodValidationPipe(VersionParams)) p: VersionParams,
       @Req() r: AuthenticatedRequest,
     ) {
-      return versionOf(await this.prompts.getVersion(authOf(r), p, p.promptKey, p.version));
+      return versionOf(await this.promptVersions.getVersion(authOf(r), p, p.promptKey, p.version));
     }
 
     @Get('prompts/:promptKey/diff')
@@ -244,7 +248,7 @@ function promptRoutes(kind: ScopeKind) {
       @Query(new ZodValidationPipe(DiffQuery)) q: DiffQuery,
       @Req() r: AuthenticatedRequest,
     ) {
-      return this.prompts.diff(authOf(r), p, p.promptKey, q);
+      return this.promptVersions.diff(authOf(r), p, p.promptKey, q);
     }
 
     @Get('prompts/:promptKey/label-history')
@@ -256,7 +260,7 @@ function promptRoutes(kind: ScopeKind) {
       @Query(new ZodValidationPipe(NumberPageQuery)) q: NumberPageQuery,
       @Req() r: AuthenticatedRequest,
     ) {
-      const rows = await this.prompts.labelHistory(authOf(r), p, p.promptKey, {
+      const rows = await this.promptVersions.labelHistory(authOf(r), p, p.promptKey, {
         cursor: q.cursor,
         limit: q.limit + 1,
       });

@@ -18,6 +18,7 @@ import {
   PromptApprovalsController,
   TenantPromptLabelsController,
 } from './prompt-labels.controller';
+import { PromptApprovalsService } from './prompt-approvals.service';
 import { PromptLabelsService } from './prompt-labels.service';
 import {
   ClientPromptLibraryController,
@@ -25,7 +26,9 @@ import {
 } from './prompt-library.controller';
 import { PromptLibraryService } from './prompt-library.service';
 import { PromptPinsService } from './prompt-pins.service';
+import { PromptRenderer } from './prompt-renderer';
 import { PromptResolver } from './prompt-resolver';
+import { PromptVersionsService } from './prompt-versions.service';
 import { ClientPromptsController, TenantPromptsController } from './prompts.controller';
 import { PromptsRepository } from './prompts.repository';
 import { PromptsService } from './prompts.service';
@@ -77,24 +80,40 @@ export const PROMPT_CACHE = Symbol('PROMPT_CACHE');
       ) => new PromptResolver(database.db, repository, cache),
     },
     {
+      provide: PromptRenderer,
+      inject: [PromptResolver],
+      useFactory: (resolver: PromptResolver) => new PromptRenderer(resolver),
+    },
+    {
       provide: PromptsService,
       inject: [
         DATABASE,
         PromptsRepository,
         PromptResolver,
+        PromptRenderer,
         AuditService,
         TenantSettingsService,
-        CONFIG,
       ],
       useFactory: (
         database: DatabaseHandle,
         repository: PromptsRepository,
         resolver: PromptResolver,
+        renderer: PromptRenderer,
         audit: AuditService,
         settings: TenantSettingsService,
+      ) => new PromptsService(database.db, repository, resolver, renderer, audit, settings),
+    },
+    {
+      provide: PromptVersionsService,
+      inject: [DATABASE, PromptsRepository, PromptResolver, AuditService, CONFIG],
+      useFactory: (
+        database: DatabaseHandle,
+        repository: PromptsRepository,
+        resolver: PromptResolver,
+        audit: AuditService,
         config: AppConfig,
       ) =>
-        new PromptsService(database.db, repository, resolver, audit, settings, {
+        new PromptVersionsService(database.db, repository, resolver, audit, {
           maxVersions: config.PROMPT_MAX_VERSIONS,
         }),
     },
@@ -118,6 +137,17 @@ export const PROMPT_CACHE = Symbol('PROMPT_CACHE');
       ) => new PromptLabelsService(database.db, repository, resolver, audit, events, settings),
     },
     {
+      provide: PromptApprovalsService,
+      inject: [DATABASE, PromptsRepository, PromptLabelsService, PromptResolver, AuditService],
+      useFactory: (
+        database: DatabaseHandle,
+        repository: PromptsRepository,
+        labels: PromptLabelsService,
+        resolver: PromptResolver,
+        audit: AuditService,
+      ) => new PromptApprovalsService(database.db, repository, labels, resolver, audit),
+    },
+    {
       provide: PromptPinsService,
       inject: [DATABASE, PromptsRepository, PromptResolver, AuditService],
       useFactory: (
@@ -133,6 +163,7 @@ export const PROMPT_CACHE = Symbol('PROMPT_CACHE');
         DATABASE,
         PromptsRepository,
         PromptsService,
+        PromptVersionsService,
         PromptLabelsService,
         PromptResolver,
         AuditService,
@@ -141,10 +172,20 @@ export const PROMPT_CACHE = Symbol('PROMPT_CACHE');
         database: DatabaseHandle,
         repository: PromptsRepository,
         prompts: PromptsService,
+        versions: PromptVersionsService,
         labels: PromptLabelsService,
         resolver: PromptResolver,
         audit: AuditService,
-      ) => new PromptLibraryService(database.db, repository, prompts, labels, resolver, audit),
+      ) =>
+        new PromptLibraryService(
+          database.db,
+          repository,
+          prompts,
+          versions,
+          labels,
+          resolver,
+          audit,
+        ),
     },
   ],
   exports: [PromptsService],
