@@ -3,6 +3,7 @@ import { runHttpBench } from './http';
 import { runIngestBench } from './ingest';
 import { runPolicyBench } from './policy';
 import { runProxyBench } from './proxy';
+import { runRenderBench } from './render';
 
 /** `npm run bench -- <name>`: runs one benchmark; each prints its figures and its baseline. */
 const benches: Record<string, () => Promise<void>> = {
@@ -11,6 +12,7 @@ const benches: Record<string, () => Promise<void>> = {
   api: runApiBench,
   proxy: runProxyBench,
   ingest: runIngestBench,
+  render: runRenderBench,
 };
 
 const name = process.argv[2] ?? 'http';

@@ -73,6 +73,26 @@ async function seed(account: Account, clientName: string, agentName: string) {
       clientId: client.id,
     })
   ).json<{ id: string }>();
+  // A prompt in the library and a client override, with a version, a label, a pinned agent and
+  // a pending approval (the tenant requires approvals while it is requested).
+  const tenantPrompts = `/v1/tenants/${account.tenantId}/prompts`;
+  const clientPrompts = `/v1/tenants/${account.tenantId}/clients/${client.id}/prompts`;
+  for (const base of [tenantPrompts, clientPrompts]) {
+    await api.post(base, { key: 'greeting/main', kind: 'text' });
+    await api.post(`${base}/greeting%2Fmain/versions`, { content: `Hello from ${clientName}` });
+    await api.put(`${base}/greeting%2Fmain/labels/production`, { version: 1 });
+  }
+  await api.put(
+    `/v1/tenants/${account.tenantId}/clients/${client.id}/agents/${agent.id}/prompt-pins/greeting%2Fmain`,
+    { label: 'production' },
+  );
+  await api.patch(`/v1/tenants/${account.tenantId}/settings`, { requirePromptApproval: true });
+  await api.post(`${tenantPrompts}/greeting%2Fmain/versions`, { content: 'second' });
+  const pending = await api.put(`${tenantPrompts}/greeting%2Fmain/labels/production`, {
+    version: 2,
+  });
+  expect(pending.statusCode).toBe(202);
+  await api.patch(`/v1/tenants/${account.tenantId}/settings`, { requirePromptApproval: false });
   const me = (await api.get('/v1/me')).json<{ user: { id: string } }>();
   const endpoint = (
     await api.post(`/v1/tenants/${account.tenantId}/webhook-endpoints`, {
@@ -146,6 +166,10 @@ async function seed(account: Account, clientName: string, agentName: string) {
     mappingId: mapping.id,
     deliveryId: delivery?.id ?? '00000000-0000-4000-8000-000000000001',
     eventId: delivery?.events[0]?.id ?? '00000000-0000-4000-8000-000000000002',
+    promptKey: 'greeting%2Fmain',
+    version: '1',
+    label: 'production',
+    approvalId: pending.json<{ id: string }>().id,
     bindingId: binding.id,
     port: 'voice',
     connectionId: connection.id,
@@ -170,8 +194,19 @@ const fill = (path: string, ids: Record<string, string>) =>
 
 async function call(token: string, method: string, url: string) {
   const payloads: Record<string, object> = {
-    POST: { name: 'x', channel: 'voice', locationId: 'loc' },
+    // One body valid for every POST route (a client, an agent, a prompt and its version, a
+    // render, an import), so a foreign id is what answers, not validation.
+    POST: {
+      name: 'x',
+      channel: 'voice',
+      locationId: 'loc',
+      key: 'x',
+      kind: 'text',
+      content: 'x',
+      prompts: [],
+    },
     PATCH: { name: 'x', role: 'member' },
+    PUT: { version: 1, label: 'production' },
   };
   return t.app.inject({
     method: method as 'GET',

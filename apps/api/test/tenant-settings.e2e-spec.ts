@@ -61,11 +61,19 @@ async function problemOf(promise: Promise<unknown>): Promise<string> {
 describe('tenant settings', () => {
   it('reads the defaults and changes them, auditing only what changed', async () => {
     const api = as(t.app, owner.token);
-    expect((await api.get(url)).json()).toEqual({ requireMfa: false, auditRetentionDays: 2557 });
+    expect((await api.get(url)).json()).toEqual({
+      requireMfa: false,
+      auditRetentionDays: 2557,
+      requirePromptApproval: false,
+    });
 
     const changed = await api.patch(url, { requireMfa: true, auditRetentionDays: 2557 });
     expect(changed.statusCode).toBe(200);
-    expect(changed.json()).toEqual({ requireMfa: true, auditRetentionDays: 2557 });
+    expect(changed.json()).toEqual({
+      requireMfa: true,
+      auditRetentionDays: 2557,
+      requirePromptApproval: false,
+    });
     // In force at once: a session without a second factor is held out of the tenant.
     const held = await as(t.app, unverifiedToken).get(url);
     expect(held.statusCode).toBe(403);
@@ -73,15 +81,26 @@ describe('tenant settings', () => {
     expect((await api.patch(url, { auditRetentionDays: 3650 })).json()).toEqual({
       requireMfa: true,
       auditRetentionDays: 3650,
+      requirePromptApproval: false,
     });
     // Nothing changes: nothing is written or audited.
     expect((await api.patch(url, { requireMfa: true })).statusCode).toBe(200);
-    expect((await api.get(url)).json()).toEqual({ requireMfa: true, auditRetentionDays: 3650 });
+    expect((await api.get(url)).json()).toEqual({
+      requireMfa: true,
+      auditRetentionDays: 3650,
+      requirePromptApproval: false,
+    });
+    expect((await api.patch(url, { requirePromptApproval: true })).json()).toMatchObject({
+      requirePromptApproval: true,
+    });
+    expect((await api.patch(url, { requirePromptApproval: false })).statusCode).toBe(200);
 
     const events = (
       await api.get(`/v1/tenants/${owner.tenantId}/audit-events?action=tenant.settings_updated`)
     ).json<{ data: { changes: unknown; targetId: string }[] }>();
     expect(events.data.map((e) => e.changes)).toEqual([
+      { requirePromptApproval: { from: true, to: false } },
+      { requirePromptApproval: { from: false, to: true } },
       { auditRetentionDays: { from: 2557, to: 3650 } },
       { requireMfa: { from: false, to: true } },
     ]);

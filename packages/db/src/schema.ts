@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import {
   bigint,
   boolean,
+  check,
   foreignKey,
   index,
   integer,
@@ -74,6 +75,8 @@ export const tenants = pgTable(
     auditRetentionDays: integer('audit_retention_days').notNull().default(2557),
     /** Hosts flows' `http.request` steps may call (exact, or `*.example.com`). */
     flowHttpAllowlist: jsonb('flow_http_allowlist').notNull().default([]).$type<string[]>(),
+    /** Moving a protected prompt label needs a second person's approval. */
+    requirePromptApproval: boolean('require_prompt_approval').notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -985,5 +988,186 @@ export const usageEvents = pgTable(
       .where(sql`run_id is not null`),
     index('usage_events_client_idx').on(t.tenantId, t.clientId, t.occurredAt),
     ...tenantPolicies('usage_events', t.tenantId),
+  ],
+).enableRLS();
+
+// ─── Prompts ────────────────────────────────────────────────────────────────────────────────
+
+export const PROMPT_KINDS = ['text', 'chat'] as const;
+export type PromptKind = (typeof PROMPT_KINDS)[number];
+export const CHAT_ROLES = ['system', 'user', 'assistant'] as const;
+export interface ChatMessage {
+  role: (typeof CHAT_ROLES)[number];
+  content: string;
+}
+
+/**
+ * A prompt template, identified by its key (`front-desk/greeting`) in its tenant's shared
+ * library (`client_id` null) or in one client's overrides. Labels on it that are protected
+ * (`production` by default) move only with `prompts:publish`.
+ */
+export const promptTemplates = pgTable(
+  'prompt_templates',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    clientId: uuid('client_id'),
+    key: text('key').notNull(),
+    kind: text('kind', { enum: PROMPT_KINDS }).notNull(),
+    description: text('description').notNull().default(''),
+    protectedLabels: text('protected_labels').array().notNull().default(['production']),
+    /** The highest version number given out (versions are numbered 1, 2, … per template). */
+    latestVersion: integer('latest_version').notNull().default(0),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    unique('prompt_templates_scope_key').on(t.tenantId, t.clientId, t.key).nullsNotDistinct(),
+    index('prompt_templates_key_idx').on(t.tenantId, t.key),
+    foreignKey({
+      columns: [t.tenantId, t.clientId],
+      foreignColumns: [clients.tenantId, clients.id],
+    }).onDelete('cascade'),
+    ...tenantPolicies('prompt_templates', t.tenantId),
+  ],
+).enableRLS();
+
+/** An immutable version of a template: what it says, the variables it takes, how to call the model. */
+export const promptVersions = pgTable(
+  'prompt_versions',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    templateId: uuid('template_id').notNull(),
+    version: integer('version').notNull(),
+    /** The template text (kind `text`; empty for chat). */
+    content: text('content').notNull().default(''),
+    /** The message templates (kind `chat`; null for text). */
+    messages: jsonb('messages').$type<ChatMessage[]>(),
+    variablesSchema: jsonb('variables_schema').notNull().$type<Record<string, unknown>>(),
+    modelSettings: jsonb('model_settings').notNull().default({}).$type<Record<string, unknown>>(),
+    tags: text('tags').array().notNull().default([]),
+    changeNote: text('change_note').notNull().default(''),
+    authorType: text('author_type', { enum: ACTOR_TYPES }).notNull(),
+    authorId: text('author_id').notNull(),
+    /** SHA-256 of the canonical JSON of what renders (content, schema, settings): import matches on it. */
+    contentHash: text('content_hash').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    unique('prompt_versions_number_key').on(t.tenantId, t.templateId, t.version),
+    foreignKey({
+      columns: [t.tenantId, t.templateId],
+      foreignColumns: [promptTemplates.tenantId, promptTemplates.id],
+    }).onDelete('cascade'),
+    ...tenantPolicies('prompt_versions', t.tenantId),
+  ],
+).enableRLS();
+
+/** A label of a template (`production`, `staging`, …) and the version it points at now. */
+export const promptLabels = pgTable(
+  'prompt_labels',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    templateId: uuid('template_id').notNull(),
+    name: text('name').notNull(),
+    versionId: uuid('version_id').notNull(),
+    /** Where it pointed before the last move: what a rollback returns to. */
+    previousVersionId: uuid('previous_version_id'),
+    movedBy: text('moved_by').notNull(),
+    movedAt: timestamp('moved_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.templateId, t.name] }),
+    foreignKey({
+      columns: [t.tenantId, t.templateId],
+      foreignColumns: [promptTemplates.tenantId, promptTemplates.id],
+    }).onDelete('cascade'),
+    foreignKey({
+      columns: [t.tenantId, t.versionId],
+      foreignColumns: [promptVersions.tenantId, promptVersions.id],
+    }).onDelete('cascade'),
+    foreignKey({
+      columns: [t.tenantId, t.previousVersionId],
+      foreignColumns: [promptVersions.tenantId, promptVersions.id],
+    }).onDelete('set null'),
+    ...tenantPolicies('prompt_labels', t.tenantId),
+  ],
+).enableRLS();
+
+export const PROMPT_APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'superseded'] as const;
+export type PromptApprovalStatus = (typeof PROMPT_APPROVAL_STATUSES)[number];
+
+/**
+ * A requested move of a protected label, waiting for a second person (tenant setting
+ * `requirePromptApproval`). `to_version_id` null asks to remove the label.
+ */
+export const promptApprovals = pgTable(
+  'prompt_approvals',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id')
+      .notNull()
+      .$defaultFn(() => uuidv7()),
+    templateId: uuid('template_id').notNull(),
+    label: text('label').notNull(),
+    fromVersionId: uuid('from_version_id'),
+    toVersionId: uuid('to_version_id'),
+    status: text('status', { enum: PROMPT_APPROVAL_STATUSES }).notNull().default('pending'),
+    requestedByType: text('requested_by_type', { enum: ACTOR_TYPES }).notNull(),
+    requestedBy: text('requested_by').notNull(),
+    note: text('note').notNull().default(''),
+    decidedBy: text('decided_by'),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('prompt_approvals_pending_key')
+      .on(t.tenantId, t.templateId, t.label)
+      .where(sql`status = 'pending'`),
+    index('prompt_approvals_status_idx').on(t.tenantId, t.status, t.id),
+    foreignKey({
+      columns: [t.tenantId, t.templateId],
+      foreignColumns: [promptTemplates.tenantId, promptTemplates.id],
+    }).onDelete('cascade'),
+    ...tenantPolicies('prompt_approvals', t.tenantId),
+  ],
+).enableRLS();
+
+/**
+ * Which prompt an agent uses for a key: a label (followed as it moves) or one exact version.
+ * A version an agent pins cannot be deleted with its template.
+ */
+export const agentPromptPins = pgTable(
+  'agent_prompt_pins',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    agentId: uuid('agent_id').notNull(),
+    promptKey: text('prompt_key').notNull(),
+    label: text('label'),
+    versionId: uuid('version_id'),
+    updatedBy: text('updated_by').notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.agentId, t.promptKey] }),
+    check('agent_prompt_pins_one_target', sql`(label is null) <> (version_id is null)`),
+    foreignKey({
+      columns: [t.tenantId, t.agentId],
+      foreignColumns: [agents.tenantId, agents.id],
+    }).onDelete('cascade'),
+    foreignKey({
+      columns: [t.tenantId, t.versionId],
+      foreignColumns: [promptVersions.tenantId, promptVersions.id],
+    }),
+    ...tenantPolicies('agent_prompt_pins', t.tenantId),
   ],
 ).enableRLS();

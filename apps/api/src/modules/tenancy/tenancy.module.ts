@@ -35,5 +35,6 @@ import { PrincipalCache } from '../iam/principal-cache';
         new TenantSettingsService(database.db, new TenantSettingsRepository(), audit, cache),
     },
   ],
+  exports: [TenantSettingsService],
 })
 export class TenancyModule {}

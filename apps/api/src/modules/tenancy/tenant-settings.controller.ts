@@ -24,6 +24,10 @@ const settingsSchema = z.object({
     .max(MAX_AUDIT_RETENTION_DAYS, { error: `expected at most ${MAX_AUDIT_RETENTION_DAYS} days` })
     .meta({ example: 3650 })
     .describe('How long audit events are kept, in days (seven years at least)'),
+  requirePromptApproval: z
+    .boolean()
+    .describe("Moving a protected prompt label needs a second person's approval")
+    .meta({ example: true }),
 });
 class TenantSettingsDto extends createZodDto(settingsSchema) {}
 class UpdateTenantSettingsBody extends createZodDto(
@@ -40,7 +44,9 @@ export class TenantSettingsController {
 
   @Get()
   @Authorize('settings:read')
-  @ApiOperation({ summary: "The tenant's settings: MFA requirement and audit retention" })
+  @ApiOperation({
+    summary: "The tenant's settings: MFA requirement, audit retention, prompt approvals",
+  })
   @ApiOkResponse({ type: TenantSettingsDto })
   get(
     @Param(new ZodValidationPipe(TenantParams)) p: TenantParams,

@@ -4,9 +4,14 @@ import { tenants, type Tx } from '@maxai/db';
 export interface TenantSettings {
   requireMfa: boolean;
   auditRetentionDays: number;
+  requirePromptApproval: boolean;
 }
 
-const columns = { requireMfa: tenants.requireMfa, auditRetentionDays: tenants.auditRetentionDays };
+const columns = {
+  requireMfa: tenants.requireMfa,
+  auditRetentionDays: tenants.auditRetentionDays,
+  requirePromptApproval: tenants.requirePromptApproval,
+};
 
 /** SQL of a tenant's settings (columns of `tenants`). Every call runs inside `withTenant`. */
 export class TenantSettingsRepository {

@@ -1,4 +1,4 @@
-import { withTenant, type Database } from '@maxai/db';
+import { withTenant, type Database, type Tx } from '@maxai/db';
 import type { AuditService } from '../audit/audit.service';
 import { assertPermission, notFound, type Authenticated } from '../iam/auth.guard';
 import type { RequestMeta } from '../iam/auth.service';
@@ -11,8 +11,10 @@ export const MIN_AUDIT_RETENTION_DAYS = 2557;
 export const MAX_AUDIT_RETENTION_DAYS = 36_500;
 
 /**
- * A tenant's own settings: whether its members must use MFA (enforced by the gateway check)
- * and how long its audit events are kept. Every change is audited with what it changed.
+ * A tenant's own settings: whether its members must use MFA (enforced by the gateway check),
+ * how long its audit events are kept, and whether moving a protected prompt label needs a second
+ * person's approval (enforced by the prompts module). Every change is audited with what it
+ * changed.
  */
 export class TenantSettingsService {
   constructor(
@@ -27,6 +29,14 @@ export class TenantSettingsService {
     return withTenant(this.db, tenantId, async (tx) =>
       found(await this.repository.find(tx, tenantId)),
     );
+  }
+
+  /**
+   * Whether moving a protected prompt label needs a second person's approval: read inside the
+   * prompts module's transaction (which checked its caller itself).
+   */
+  async promptApprovalRequired(tx: Tx, tenantId: string): Promise<boolean> {
+    return (await this.repository.find(tx, tenantId))?.requirePromptApproval ?? false;
   }
 
   async update(

@@ -7,6 +7,7 @@ import { IntegrationsModule } from '../../modules/integrations/integrations.modu
 import { EventsModule } from '../../modules/events/events.module';
 import { WebhooksModule } from '../../modules/webhooks/webhooks.module';
 import { OrchestratorModule } from '../../modules/orchestrator/orchestrator.module';
+import { PromptsModule } from '../../modules/prompts/prompts.module';
 import { ConfigModule, type Role } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { DatabaseModule } from '../database/database.module';
@@ -40,6 +41,7 @@ export class AppModule {
         IntegrationsModule,
         WebhooksModule,
         OrchestratorModule,
+        PromptsModule,
         SeedModule,
       ],
       controllers: [HealthController],

@@ -196,6 +196,10 @@ export const configSchema = z
     FLOW_CONNECTION_RATE_PER_S: int(1, 10_000, 10),
     FLOW_POLL_INTERVAL_MS: int(10, 60_000, 100),
     FLOW_LEASE_MS: int(1000, 3_600_000, 30_000),
+    /** Upper bound on a cached prompt resolution's life (moves are pushed to every replica). */
+    PROMPT_CACHE_TTL_MS: int(0, 3_600_000, 300_000),
+    /** Versions a prompt key may hold (0: unlimited); past it a new version is refused, never pruned. */
+    PROMPT_MAX_VERSIONS: int(0, 1_000_000, 0),
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:'], 'an http(s):// URL'),
     OTEL_SERVICE_NAME: z.string().min(1).default('maxai-platform'),
   })

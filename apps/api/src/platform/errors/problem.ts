@@ -29,6 +29,15 @@ export const PROBLEM_TYPES = {
     status: 422,
     title: 'The request is well-formed but cannot be processed',
   },
+  'template-syntax': {
+    status: 422,
+    title: 'The template does not parse or reads variables it does not declare',
+  },
+  'prompt-variables-invalid': {
+    status: 422,
+    title: "The variables do not fit the prompt version's schema",
+  },
+  'prompt-render-failed': { status: 422, title: 'The prompt could not be rendered' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   'internal-error': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'Service unavailable' },

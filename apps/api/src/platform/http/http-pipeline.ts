@@ -8,6 +8,7 @@ import type { MetricsService } from '../metrics/metrics.service';
 import { createRateLimiter, rateLimitHook } from './rate-limit';
 import { parseTraceparent, requestContext } from './request-context';
 import { computeSecurityHeaders } from './security-headers';
+import { registerYamlBodyParser } from './yaml-body';
 
 /** Probes and scrapes stay out of the access log. */
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
@@ -29,6 +30,8 @@ export function configureHttpPipeline(
   { config, logger, metrics, redis }: HttpPipelineDeps,
 ): void {
   const fastify = app.getHttpAdapter().getInstance();
+
+  registerYamlBodyParser(fastify);
 
   const securityHeaders = computeSecurityHeaders();
   fastify.addHook('onRequest', async (_request: FastifyRequest, reply: FastifyReply) => {
