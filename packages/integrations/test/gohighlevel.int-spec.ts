@@ -60,6 +60,9 @@ runMessagingContract('GhlMessaging (GoHighLevel simulator)', async () => {
     deliver: async (id) => {
       await sim.control(`ghl/messages/${id}/status`, { status: 'delivered' });
     },
+    seed: async ({ direction, them, body, at }) => {
+      await sim.control('ghl/messages', { phone: them, direction, body, dateAdded: at });
+    },
     teardown: () => sim.close(),
   };
 });
@@ -145,6 +148,42 @@ describe('GoHighLevel adapters against the simulator', () => {
       expect(await other.getMessage(sent.data.id).catch((e: unknown) => e)).toMatchObject({
         kind: 'not_found',
       });
+    });
+
+    it('lists nothing for a contact without a conversation, or one in another location', async () => {
+      const messaging = new GhlMessaging(await ghlConnection(sim));
+      await sim.control('ghl/contacts', { phone: '+15550000003' });
+      expect((await messaging.listMessages({ with: '+15550000003' })).data).toEqual([]);
+      await sim.control('ghl/messages', { phone: '+15550000004', body: 'hi' });
+      const other = new GhlMessaging(await ghlConnection(sim, GHL_SANDBOX_LOCATION_2));
+      expect((await other.listMessages({ with: '+15550000004' })).data).toEqual([]);
+      const own = await messaging.listMessages({ with: '+15550000004', ours: '+15550001000' });
+      expect(own.data).toMatchObject([
+        { from: '+15550000004', to: '+15550001000', body: 'hi', status: 'received' },
+      ]);
+    });
+
+    it('maps listing failures: retried 503 on a read, auth for an expired token', async () => {
+      const conn = await ghlConnection(sim);
+      const messaging = new GhlMessaging(conn);
+      await sim.control('ghl/messages', { phone: '+15550000005', body: 'hi' });
+      await sim.fault({
+        vendor: 'ghl',
+        status: 503,
+        remaining: 1,
+        pathIncludes: '/conversations/search',
+      });
+      expect((await messaging.listMessages({ with: '+15550000005' })).data).toHaveLength(1);
+      await sim.fault({ vendor: 'ghl', status: 500, remaining: 2, pathIncludes: '/messages' });
+      expect(
+        await new GhlMessaging({ ...conn, maxRetries: 1 })
+          .listMessages({ with: '+15550000005' })
+          .catch((e: unknown) => e),
+      ).toMatchObject({ kind: 'transient', status: 500 });
+      await sim.control('ghl/tokens/expire', { accessToken: conn.token });
+      expect(
+        await messaging.listMessages({ with: '+15550000005' }).catch((e: unknown) => e),
+      ).toMatchObject({ kind: 'auth', status: 401 });
     });
   });
 

@@ -53,6 +53,15 @@ runMessagingContract('TwilioMessaging against the Twilio simulator', () =>
       await control(`/_control/twilio/messages/${sid}/status`, { status: 'sent' });
       await control(`/_control/twilio/messages/${sid}/status`, { status: 'delivered' });
     },
+    seed: async ({ direction, them, body, at }) => {
+      const ours = TWILIO_SIM_ACCOUNT.phoneNumber;
+      await control('/_control/twilio/messages', {
+        ...(direction === 'inbound' ? { from: them, to: ours } : { from: ours, to: them }),
+        direction: direction === 'inbound' ? 'inbound' : 'outbound-api',
+        body,
+        dateSent: at,
+      });
+    },
   }),
 );
 
@@ -91,6 +100,93 @@ describe('TwilioMessaging', () => {
       .getMessage(data.id)
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ kind: 'not_found', providerCode: '20404' });
+  });
+
+  describe('listMessages', () => {
+    const them = '+14155550166';
+    const seed = (message: Record<string, unknown>) =>
+      control('/_control/twilio/messages', { dateSent: new Date().toISOString(), ...message });
+
+    it('reads To and From them (and our number when given), one page of the limit each', async () => {
+      const second = '+15005550007';
+      await control(`/_control/twilio/accounts/${TWILIO_SIM_ACCOUNT.accountSid}/numbers`, {
+        phoneNumber: second,
+      });
+      await seed({ from: them, to: from, body: 'to-first', dateSent: '2024-05-01T10:00:00Z' });
+      await seed({ from: them, to: second, body: 'to-second', dateSent: '2024-05-01T10:01:00Z' });
+      const urls: URL[] = [];
+      const recording: typeof fetch = (input, init) => {
+        urls.push(new URL(input instanceof Request ? input.url : String(input)));
+        return fetch(input, init);
+      };
+      const listing = adapter({ fetch: recording });
+
+      expect((await listing.listMessages({ with: them })).data.map((m) => m.body)).toEqual([
+        'to-second',
+        'to-first',
+      ]);
+      expect(urls.map((u) => Object.fromEntries(u.searchParams))).toEqual(
+        expect.arrayContaining([
+          { To: them, PageSize: '20' },
+          { From: them, PageSize: '20' },
+        ]),
+      );
+      urls.length = 0;
+      const narrowed = await listing.listMessages({ with: them, ours: second, limit: 500 });
+      expect(narrowed.data).toMatchObject([{ body: 'to-second', from: them, to: second }]);
+      expect(urls.map((u) => Object.fromEntries(u.searchParams))).toEqual(
+        expect.arrayContaining([
+          { To: them, From: second, PageSize: '100' },
+          { From: them, To: second, PageSize: '100' },
+        ]),
+      );
+      expect(urls[0]?.pathname).toBe(
+        `/twilio/2010-04-01/Accounts/${TWILIO_SIM_ACCOUNT.accountSid}/Messages.json`,
+      );
+    });
+
+    it('keeps each direction in order for messages of the same second, to the end of both', async () => {
+      const at = '2024-05-01T10:00:00.000Z';
+      await seed({ from: them, to: from, body: 'in-a', dateSent: at });
+      await seed({ from: them, to: from, body: 'in-b', dateSent: at });
+      await seed({ from, to: them, body: 'out-c', direction: 'outbound-api', dateSent: at });
+      await seed({
+        from,
+        to: them,
+        body: 'out-earlier',
+        direction: 'outbound-api',
+        dateSent: '2024-05-01T09:00:00.000Z',
+      });
+      const { data } = await adapter().listMessages({ with: them });
+      expect(data.map((m) => m.body)).toEqual(['out-c', 'in-b', 'in-a', 'out-earlier']);
+    });
+
+    it('maps failures as sends and reads do', async () => {
+      expect(
+        await adapter({ authToken: 'wrong' })
+          .listMessages({ with: them })
+          .catch((e: unknown) => e),
+      ).toMatchObject({ kind: 'auth', status: 401, providerCode: '20003' });
+      await control('/_control/faults', {
+        vendor: 'twilio',
+        method: 'GET',
+        status: 500,
+        remaining: 1,
+      });
+      expect((await adapter().listMessages({ with: them })).data).toEqual([]);
+      await control('/_control/faults', {
+        vendor: 'twilio',
+        method: 'GET',
+        status: 429,
+        retryAfterS: 2,
+        remaining: 2,
+      });
+      expect(
+        await adapter({ maxRetries: 0 })
+          .listMessages({ with: them })
+          .catch((e: unknown) => e),
+      ).toMatchObject({ kind: 'rate_limited', providerCode: '20429', retryAfterMs: 2000 });
+    });
   });
 
   describe('error mapping', () => {

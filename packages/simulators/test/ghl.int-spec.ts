@@ -91,6 +91,8 @@ describe('GoHighLevel simulator fidelity', () => {
       ['DELETE', '/ghl/calendars/events/x'],
       ['POST', '/ghl/conversations/messages'],
       ['GET', '/ghl/conversations/messages/x'],
+      ['GET', '/ghl/conversations/search?locationId=x'],
+      ['GET', '/ghl/conversations/x/messages'],
     ];
     for (const [method, path] of routes) {
       const res = await call(method, path, method === 'GET' ? undefined : {}, {
@@ -340,6 +342,120 @@ describe('GoHighLevel simulator fidelity', () => {
       status: 'pending',
       from: '+15550001000',
     });
+    const search = await call(
+      'GET',
+      `/ghl/conversations/search?locationId=${GHL_SANDBOX_LOCATION}&contactId=${noPhone.id}&limit=x`,
+      undefined,
+      v,
+    );
+    expect(search.body).toMatchObject({
+      total: 1,
+      conversations: [{ id: first.body.conversationId, phone: '', lastMessageBody: 'again' }],
+    });
+    const listed = await call(
+      'GET',
+      `/ghl/conversations/${String(first.body.conversationId)}/messages?limit=0`,
+      undefined,
+      v,
+    );
+    expect((listed.body.messages as { messages: unknown[] }).messages).toHaveLength(2);
+  });
+
+  it('conversations: search by contact, messages newest first, paged by lastMessageId', async () => {
+    const v = { version: '2021-04-15' };
+    const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
+    const them = '+15550003333';
+    await control('messages', { phone: them, body: 'in-300', dateAdded: ago(300) });
+    await control('messages', {
+      phone: them,
+      body: 'out-200',
+      direction: 'outbound',
+      dateAdded: ago(200),
+    });
+    const seeded = await control('messages', { phone: them, body: 'in-100', dateAdded: ago(100) });
+    expect(seeded).toMatchObject({
+      status: 201,
+      body: { direction: 'inbound', from: them, to: '+15550001000', messageType: 'TYPE_SMS' },
+    });
+    await control('messages', { phone: '+15550004444', body: 'other', dateAdded: ago(50) });
+    await control('messages', { phone: '+15550005555', locationId: 'loc_sandbox_2' });
+    const contactId = String(seeded.body.contactId);
+
+    const all = await call(
+      'GET',
+      `/ghl/conversations/search?locationId=${GHL_SANDBOX_LOCATION}`,
+      undefined,
+      v,
+    );
+    expect(all.body).toMatchObject({ total: 2 });
+    expect(
+      (all.body.conversations as { lastMessageBody: string }[]).map((c) => c.lastMessageBody),
+    ).toEqual(['other', 'in-100']);
+    const search = await call(
+      'GET',
+      `/ghl/conversations/search?locationId=${GHL_SANDBOX_LOCATION}&contactId=${contactId}&limit=5`,
+      undefined,
+      v,
+    );
+    expect(search.body).toMatchObject({
+      total: 1,
+      conversations: [
+        {
+          id: seeded.body.conversationId,
+          contactId,
+          locationId: GHL_SANDBOX_LOCATION,
+          lastMessageBody: 'in-100',
+          lastMessageType: 'TYPE_SMS',
+          type: 'TYPE_PHONE',
+          phone: them,
+        },
+      ],
+    });
+    const conversation = `/ghl/conversations/${String(seeded.body.conversationId)}/messages`;
+    const page1 = await call('GET', `${conversation}?limit=2`, undefined, v);
+    const inner = page1.body.messages as {
+      lastMessageId: string;
+      nextPage: boolean;
+      messages: { body: string; id: string }[];
+    };
+    expect(inner.messages.map((m) => m.body)).toEqual(['in-100', 'out-200']);
+    expect(inner).toMatchObject({ nextPage: true, lastMessageId: inner.messages[1]?.id });
+    const page2 = await call(
+      'GET',
+      `${conversation}?limit=2&lastMessageId=${inner.lastMessageId}`,
+      undefined,
+      v,
+    );
+    expect(page2.body.messages).toMatchObject({ nextPage: false, messages: [{ body: 'in-300' }] });
+    const defaults = await call('GET', conversation, undefined, v);
+    expect((defaults.body.messages as { messages: unknown[] }).messages).toHaveLength(3);
+    const calls = await call('GET', `${conversation}?type=TYPE_CALL`, undefined, v);
+    expect(calls.body.messages).toEqual({ lastMessageId: '', nextPage: false, messages: [] });
+    const sms = await call('GET', `${conversation}?type=TYPE_CALL,TYPE_SMS`, undefined, v);
+    expect((sms.body.messages as { messages: unknown[] }).messages).toHaveLength(3);
+
+    expect(await call('GET', '/ghl/conversations/nope/messages', undefined, v)).toMatchObject({
+      status: 400,
+      body: { message: 'Conversation not found' },
+    });
+    expect(await call('GET', '/ghl/conversations/search', undefined, v)).toMatchObject({
+      status: 422,
+    });
+    const other = String(
+      (await control('tokens', { locationId: 'loc_sandbox_2' })).body.access_token,
+    );
+    expect(
+      await call('GET', conversation, undefined, { ...v, authorization: `Bearer ${other}` }),
+    ).toMatchObject({ status: 400 });
+    expect(
+      await call('GET', `/ghl/conversations/search?locationId=${GHL_SANDBOX_LOCATION}`, undefined, {
+        ...v,
+        authorization: `Bearer ${other}`,
+      }),
+    ).toMatchObject({ status: 403 });
+    for (const bad of [{}, { phone: 'x' }, { phone: them, dateAdded: 'yesterday' }]) {
+      expect(await control('messages', bad)).toMatchObject({ status: 400 });
+    }
   });
 
   it('OAuth: chooselocation redirects back with code and state; bad requests are refused', async () => {

@@ -11,6 +11,7 @@ import {
   type SimulatorServer,
 } from '@maxai/simulators';
 import twilio from 'twilio';
+import type RequestClient from 'twilio/lib/base/RequestClient';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startReceiver } from './receiver';
 
@@ -209,6 +210,159 @@ describe('Twilio simulator: Messages API', () => {
     });
   });
 
+  describe('listing messages', () => {
+    const them = '+14155550123';
+    const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
+    const list = async (query: Record<string, string>, auth = basic(accountSid, authToken)) => {
+      const res = await fetch(
+        `${root}${messagesPath}.json?${new URLSearchParams(query).toString()}`,
+        {
+          headers: { authorization: auth },
+        },
+      );
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const bodies = (body: Record<string, unknown>) =>
+      (body.messages as { body: string }[]).map((m) => m.body);
+
+    beforeEach(async () => {
+      await control('/messages', {
+        from: them,
+        to: phoneNumber,
+        body: 'in-300',
+        dateSent: ago(300),
+      });
+      await control('/messages', {
+        from: phoneNumber,
+        to: them,
+        body: 'out-200',
+        direction: 'outbound-api',
+        dateSent: ago(200),
+      });
+      await control('/messages', {
+        from: them,
+        to: phoneNumber,
+        body: 'in-100',
+        dateSent: ago(100),
+      });
+      await control('/messages', { from: '+14155550999', to: phoneNumber, body: 'other-50' });
+      await send({ To: them, From: phoneNumber, Body: 'out-now' });
+    });
+
+    it("filters by To and From, most recent first, in Twilio's list envelope", async () => {
+      const toThem = await list({ To: them });
+      expect(toThem.status).toBe(200);
+      expect(bodies(toThem.body)).toEqual(['out-now', 'out-200']);
+      const path = `/2010-04-01/Accounts/${accountSid}/Messages.json`;
+      expect(toThem.body).toMatchObject({
+        page: 0,
+        page_size: 50,
+        start: 0,
+        end: 1,
+        uri: `${path}?To=%2B14155550123&PageSize=50&Page=0`,
+        first_page_uri: `${path}?To=%2B14155550123&PageSize=50&Page=0`,
+        next_page_uri: null,
+        previous_page_uri: null,
+      });
+      expect((toThem.body.messages as Record<string, unknown>[])[1]).toMatchObject({
+        direction: 'outbound-api',
+        status: 'delivered',
+        from: phoneNumber,
+        to: them,
+        date_sent: expect.stringMatching(/ \+0000$/) as string,
+      });
+      expect(bodies((await list({ From: them })).body)).toEqual(['in-100', 'in-300']);
+      const repeated = await fetch(
+        `${root}${messagesPath}.json?To=${encodeURIComponent(them)}&To=%2B14155550100`,
+        { headers: { authorization: basic(accountSid, authToken) } },
+      );
+      expect(bodies((await repeated.json()) as Record<string, unknown>)).toEqual([
+        'out-now',
+        'out-200',
+      ]);
+      expect(bodies((await list({ From: them, To: phoneNumber })).body)).toEqual([
+        'in-100',
+        'in-300',
+      ]);
+      expect(bodies((await list({})).body)).toEqual([
+        'out-now',
+        'other-50',
+        'in-100',
+        'out-200',
+        'in-300',
+      ]);
+      expect((await list({ To: '+14155550100' })).body).toMatchObject({
+        messages: [],
+        start: 0,
+        end: 0,
+        next_page_uri: null,
+      });
+    });
+
+    it('pages with PageSize and Page', async () => {
+      const first = await list({ PageSize: '2' });
+      expect(bodies(first.body)).toEqual(['out-now', 'other-50']);
+      expect(first.body.next_page_uri).toMatch(/PageSize=2&Page=1$/);
+      const res = await fetch(`${root}/twilio${String(first.body.next_page_uri)}`, {
+        headers: { authorization: basic(accountSid, authToken) },
+      });
+      const second = (await res.json()) as Record<string, unknown>;
+      expect(bodies(second)).toEqual(['in-100', 'out-200']);
+      expect(second).toMatchObject({ page: 1, start: 2, end: 3 });
+      expect(second.previous_page_uri).toMatch(/PageSize=2&Page=0$/);
+      const last = await list({ PageSize: '2', Page: '2' });
+      expect(bodies(last.body)).toEqual(['in-300']);
+      expect(last.body.next_page_uri).toBeNull();
+    });
+
+    it('reads through the twilio SDK, which follows next_page_uri', async () => {
+      const base = `${root}/twilio`;
+      class SimClient extends twilio.RequestClient {
+        override request<T>(opts: RequestClient.RequestOptions<T>) {
+          return super.request<T>({
+            ...opts,
+            uri: opts.uri.replace('https://api.twilio.com', base),
+          });
+        }
+      }
+      const client = twilio(accountSid, authToken, { httpClient: new SimClient() });
+      const read = await client.messages.list({ to: them, pageSize: 1, limit: 5 });
+      expect(read.map((m) => m.body)).toEqual(['out-now', 'out-200']);
+      expect(read[1]?.dateSent).toBeInstanceOf(Date);
+      expect(read[1]?.direction).toBe('outbound-api');
+    });
+
+    it('refuses bad paging (400), wrong credentials (401) and another account (404)', async () => {
+      const bad: Record<string, string>[] = [
+        { PageSize: '0' },
+        { PageSize: '1001' },
+        { PageSize: 'x' },
+        { Page: '-1' },
+      ];
+      for (const query of bad) {
+        const res = await list(query);
+        expect(res).toMatchObject({ status: 400, body: { code: 20001, status: 400 } });
+      }
+      expect((await list({}, basic(accountSid, 'wrong'))).body).toMatchObject({ code: 20003 });
+      const other = await control('/accounts', { numbers: ['+15005550100'] });
+      const res = await fetch(`${root}${messagesPath}.json`, {
+        headers: {
+          authorization: basic(String(other.body.accountSid), String(other.body.authToken)),
+        },
+      });
+      expect(res.status).toBe(404);
+      const own = await fetch(
+        `${root}/twilio/2010-04-01/Accounts/${String(other.body.accountSid)}/Messages.json`,
+        {
+          headers: {
+            authorization: basic(String(other.body.accountSid), String(other.body.authToken)),
+          },
+        },
+      );
+      expect(((await own.json()) as Record<string, unknown>).messages).toEqual([]);
+    });
+  });
+
   it('answers injected faults in Twilio error shape', async () => {
     for (const [status, code] of [
       [500, 20500],
@@ -402,6 +556,43 @@ describe('Twilio simulator: control API', () => {
 
     const defaulted = await control('/inbound', { from: '+14155550123', to: phoneNumber });
     expect((defaulted.body.webhook as SentWebhook).url).toBe(`${receiver.url}/webhooks/twilio`);
+  });
+
+  it('seeds message history without posting anything', async () => {
+    const inbound = await control('/messages', {
+      from: '+14155550123',
+      to: phoneNumber,
+      body: 'earlier',
+      dateSent: '2024-01-02T03:04:05.000Z',
+    });
+    expect(inbound).toMatchObject({
+      status: 201,
+      body: {
+        direction: 'inbound',
+        status: 'received',
+        price: null,
+        date_sent: 'Tue, 02 Jan 2024 03:04:05 +0000',
+      },
+    });
+    const outbound = await control('/messages', {
+      from: phoneNumber,
+      to: '+14155550123',
+      direction: 'outbound-api',
+    });
+    expect(outbound).toMatchObject({
+      status: 201,
+      body: { direction: 'outbound-api', status: 'delivered', body: '', price: '-0.00790' },
+    });
+    expect(receiver.received).toHaveLength(0);
+    for (const bad of [
+      { from: '+14155550123', to: '+19999999999' },
+      { from: 'x', to: phoneNumber },
+      { from: '+14155550123', to: phoneNumber, direction: 'outbound-api' },
+      { from: '+14155550123', to: phoneNumber, dateSent: 'yesterday' },
+      undefined,
+    ]) {
+      expect((await control('/messages', bad)).status).toBe(400);
+    }
   });
 
   it('refuses inbound messages to unknown numbers or from invalid ones', async () => {

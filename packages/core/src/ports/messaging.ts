@@ -24,10 +24,32 @@ export interface Message {
   sentAt?: string | undefined;
 }
 
+/** The default and the largest `MessageQuery.limit`. */
+export const MESSAGE_QUERY_DEFAULT_LIMIT = 20;
+export const MESSAGE_QUERY_MAX_LIMIT = 100;
+
+/** The conversation with one party: messages from them to us and from us to them. */
+export interface MessageQuery {
+  /** The other party's E.164 number. */
+  with: string;
+  /** Our number (one of the account's): only messages between it and `with`; absent: any of ours. */
+  ours?: string | undefined;
+  /** At most this many messages (default 20, at most 100). */
+  limit?: number | undefined;
+}
+
 /** SMS (Twilio; GoHighLevel Conversations). */
 export interface MessagingPort {
   sendSms(input: SmsInput, options?: CallOptions): Promise<PortResult<Message>>;
   getMessage(messageId: string, options?: CallOptions): Promise<PortResult<Message>>;
+  /** Both directions of the conversation with `query.with`, newest first. */
+  listMessages(query: MessageQuery, options?: CallOptions): Promise<PortResult<Message[]>>;
+}
+
+/** `MessageQuery.limit` as adapters apply it: an integer in 1…100 (clamped), 20 when absent. */
+export function messageQueryLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return MESSAGE_QUERY_DEFAULT_LIMIT;
+  return Math.min(MESSAGE_QUERY_MAX_LIMIT, Math.max(1, Math.floor(limit)));
 }
 
 // GSM 03.38 basic set and its extension table (each extension character takes two septets).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { smsSegments } from './messaging';
+import { messageQueryLimit, smsSegments } from './messaging';
 import { ProviderError } from './provider';
 
 describe('smsSegments', () => {
@@ -19,6 +19,22 @@ describe('smsSegments', () => {
     ['ç'.repeat(135), 3, 'UCS-2'],
   ])('counts %j as %i segment(s) of %s', (body, segments, encoding) => {
     expect(smsSegments(body)).toEqual({ segments, encoding });
+  });
+});
+
+describe('messageQueryLimit', () => {
+  it.each([
+    [undefined, 20],
+    [Number.NaN, 20],
+    [Number.POSITIVE_INFINITY, 20],
+    [1, 1],
+    [7.9, 7],
+    [0, 1],
+    [-5, 1],
+    [100, 100],
+    [101, 100],
+  ])('takes %s as %i', (limit, expected) => {
+    expect(messageQueryLimit(limit)).toBe(expected);
   });
 });
 

@@ -1,7 +1,9 @@
 import {
+  messageQueryLimit,
   smsSegments,
   type CallOptions,
   type Message,
+  type MessageQuery,
   type MessageStatus,
   type MessagingPort,
   type PortResult,
@@ -120,18 +122,73 @@ export class GhlMessaging implements MessagingPort {
       `/conversations/messages/${encodeURIComponent(messageId)}`,
       { signal: options?.signal },
     );
-    const message = res.body.message;
-    const body = message.body ?? '';
-    return {
-      data: {
-        id: message.id,
-        status: messageStatusFromGhl(message.status, message.direction),
-        from: message.from ?? '',
-        to: message.to ?? '',
-        body,
-        segments: smsSegments(body).segments,
-        sentAt: message.dateAdded ?? undefined,
-      },
-    };
+    return { data: messageFromGhl(res.body.message) };
   }
+
+  /**
+   * The SMS conversation with `query.with`: the contact with that phone (POST /contacts/search),
+   * its conversation (GET /conversations/search?contactId=…), then the newest `limit` SMS of it
+   * (GET /conversations/{id}/messages?type=TYPE_SMS, newest first; docs/ghl/conversations/
+   * get-messages). No contact or no conversation: no messages. The conversation is the
+   * contact's, over any of the location's numbers: `ours` cannot narrow it and only fills in our
+   * side of each message.
+   */
+  async listMessages(query: MessageQuery, options?: CallOptions): Promise<PortResult<Message[]>> {
+    const limit = messageQueryLimit(query.limit);
+    const contacts = await this.contactsHttp.request<{ contacts: GhlContactBody[] }>(
+      'POST',
+      '/contacts/search',
+      {
+        json: {
+          locationId: this.options.locationId,
+          pageLimit: 1,
+          filters: [{ field: 'phone', operator: 'eq', value: query.with }],
+        },
+        idempotencyKey: replaySafeKey(undefined),
+        signal: options?.signal,
+      },
+    );
+    const contact = contacts.body.contacts[0];
+    if (!contact) return { data: [] };
+    const found = await this.http.request<{ conversations: { id: string }[] }>(
+      'GET',
+      '/conversations/search',
+      {
+        query: { locationId: this.options.locationId, contactId: contact.id, limit: 1 },
+        signal: options?.signal,
+      },
+    );
+    const conversation = found.body.conversations[0];
+    if (!conversation) return { data: [] };
+    const res = await this.http.request<{ messages: { messages: GhlMessageBody[] } }>(
+      'GET',
+      `/conversations/${encodeURIComponent(conversation.id)}/messages`,
+      { query: { limit, type: 'TYPE_SMS' }, signal: options?.signal },
+    );
+    // GoHighLevel's message schema names no phone numbers: the direction tells which side is
+    // `with`; ours is `query.ours` when given, else unknown ('').
+    const ours = query.ours ?? '';
+    const data = res.body.messages.messages.map((message) => {
+      const inbound = message.direction === 'inbound';
+      return messageFromGhl({
+        ...message,
+        from: inbound ? query.with : ours,
+        to: inbound ? ours : query.with,
+      });
+    });
+    return { data };
+  }
+}
+
+function messageFromGhl(message: GhlMessageBody): Message {
+  const body = message.body ?? '';
+  return {
+    id: message.id,
+    status: messageStatusFromGhl(message.status, message.direction),
+    from: message.from ?? '',
+    to: message.to ?? '',
+    body,
+    segments: smsSegments(body).segments,
+    sentAt: message.dateAdded ?? undefined,
+  };
 }

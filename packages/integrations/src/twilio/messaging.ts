@@ -1,8 +1,10 @@
 import {
+  messageQueryLimit,
   ProviderError,
   smsSegments,
   type CallOptions,
   type Message,
+  type MessageQuery,
   type MessageStatus,
   type MessagingPort,
   type PortResult,
@@ -36,6 +38,13 @@ interface TwilioMessageResource {
   price_unit: string | null;
   error_code: number | null;
   date_sent: string | null;
+  date_created: string;
+}
+
+/** One page of the Messages list (…/Messages.json): the fields we read. */
+interface TwilioMessagePage {
+  messages: TwilioMessageResource[];
+  next_page_uri: string | null;
 }
 
 /** Twilio's JSON error body: `{ code, message, more_info, status }`. */
@@ -153,16 +162,46 @@ export class TwilioMessaging implements MessagingPort {
     return { data: toMessage(res) };
   }
 
+  /**
+   * The conversation with `query.with`: two reads of the Messages list (twilio.com/docs/messaging/
+   * api/message-resource#read-multiple-message-resources), `To` them and `From` them (each also
+   * `From`/`To` our number when given), one page of `limit` each, which holds the newest `limit`
+   * of either direction; merged most recent first (`date_sent`, else `date_created` for messages
+   * not sent yet) and cut to `limit`.
+   */
+  async listMessages(
+    query: MessageQuery,
+    options: CallOptions = {},
+  ): Promise<PortResult<Message[]>> {
+    const limit = messageQueryLimit(query.limit);
+    const read = async (filters: { To?: string | undefined; From?: string | undefined }) => {
+      const page = await this.call<TwilioMessagePage>('GET', 'Messages.json', {
+        query: { ...filters, PageSize: String(limit) },
+        signal: options.signal,
+      });
+      return page.messages;
+    };
+    const [toThem, fromThem] = await Promise.all([
+      read({ To: query.with, From: query.ours }),
+      read({ From: query.with, To: query.ours }),
+    ]);
+    return { data: mergeNewestFirst(toThem, fromThem).slice(0, limit).map(toMessage) };
+  }
+
   private async call<T>(
     method: string,
     path: string,
-    request: { form?: Record<string, string | undefined>; signal?: AbortSignal | undefined },
+    request: {
+      form?: Record<string, string | undefined>;
+      query?: Record<string, string | undefined>;
+      signal?: AbortSignal | undefined;
+    },
   ): Promise<T> {
     try {
       const res = await this.http.request<T>(
         method,
         `2010-04-01/Accounts/${encodeURIComponent(this.accountSid)}/${path}`,
-        { form: request.form, signal: request.signal },
+        { form: request.form, query: request.query, signal: request.signal },
       );
       return res.body;
     } catch (error) {
@@ -184,6 +223,37 @@ function reclassify(error: unknown): unknown {
     retryAfterMs: error.retryAfterMs,
     cause: error,
   });
+}
+
+/** When a message happened, for ordering: sent, else created (queued, scheduled). */
+function messageTime(res: TwilioMessageResource): number {
+  return Date.parse(res.date_sent ?? res.date_created);
+}
+
+/**
+ * Two lists Twilio answered most recent first, merged into one: each list keeps its order (Twilio
+ * dates have whole seconds, so a sort could swap messages of the same second).
+ */
+function mergeNewestFirst(
+  a: readonly TwilioMessageResource[],
+  b: readonly TwilioMessageResource[],
+): TwilioMessageResource[] {
+  const merged: TwilioMessageResource[] = [];
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    const left = a[i];
+    const right = b[j];
+    if (left === undefined) return [...merged, ...b.slice(j)];
+    if (right === undefined) return [...merged, ...a.slice(i)];
+    if (messageTime(left) >= messageTime(right)) {
+      merged.push(left);
+      i += 1;
+    } else {
+      merged.push(right);
+      j += 1;
+    }
+  }
 }
 
 function toMessage(res: TwilioMessageResource): Message {

@@ -11,6 +11,14 @@ export interface MessagingContractSetup {
   unknownMessageId: string;
   /** Has the provider deliver a sent message (sandbox scenario). */
   deliver(messageId: string): Promise<void>;
+  /** Puts a past message with `them` into the provider's history (sandbox scenario). */
+  seed(message: {
+    direction: 'inbound' | 'outbound';
+    them: string;
+    body: string;
+    /** ISO date it was sent. */
+    at: string;
+  }): Promise<void>;
   teardown?(): Promise<void>;
 }
 
@@ -70,6 +78,37 @@ export function runMessagingContract(
       const error = await s.adapter.getMessage(s.unknownMessageId).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ProviderError);
       expect(error).toMatchObject({ kind: 'not_found' });
+    });
+
+    it('lists the conversation with a number, both directions, newest first, up to a limit', async () => {
+      const them = '+14155550177';
+      const ago = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
+      await s.seed({ direction: 'inbound', them, body: 'in-1', at: ago(300) });
+      await s.seed({ direction: 'outbound', them, body: 'out-1', at: ago(200) });
+      await s.seed({ direction: 'inbound', them, body: 'in-2', at: ago(100) });
+      await s.seed({ direction: 'inbound', them: '+14155550188', body: 'elsewhere', at: ago(50) });
+      await s.adapter.sendSms({ from: s.from, to: them, body: 'out-2' });
+
+      const { data } = await s.adapter.listMessages({ with: them, ours: s.from });
+      expect(data.map((m) => m.body)).toEqual(['out-2', 'in-2', 'out-1', 'in-1']);
+      expect(data[1]).toMatchObject({ from: them, to: s.from, status: 'received', segments: 1 });
+      expect(data[2]).toMatchObject({ from: s.from, to: them, status: 'delivered' });
+      expect(Date.parse(data[2]?.sentAt ?? '')).toBeLessThan(Date.parse(data[1]?.sentAt ?? ''));
+      expect(data[0]?.id).not.toBe('');
+
+      const withoutOurs = await s.adapter.listMessages({ with: them });
+      expect(withoutOurs.data.map((m) => m.body)).toEqual(['out-2', 'in-2', 'out-1', 'in-1']);
+      expect(withoutOurs.data.map((m) => m.from === them)).toEqual([false, true, false, true]);
+      expect(withoutOurs.data.map((m) => m.to === them)).toEqual([true, false, true, false]);
+
+      const limited = await s.adapter.listMessages({ with: them, limit: 3 });
+      expect(limited.data.map((m) => m.body)).toEqual(['out-2', 'in-2', 'out-1']);
+      expect(limited.usage).toBeUndefined();
+    });
+
+    it('lists nothing for a number there is no conversation with', async () => {
+      const { data } = await s.adapter.listMessages({ with: '+14155550199', limit: 5 });
+      expect(data).toEqual([]);
     });
 
     it('refuses an invalid recipient and a sender the account does not own as invalid', async () => {

@@ -327,6 +327,23 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
     to: message.to,
   });
 
+  /** A conversation's messages, newest first (later-stored first among equal dates). */
+  const thread = (conversationId: string): GhlMessage[] =>
+    [...messages.values()]
+      .filter((m) => m.conversationId === conversationId)
+      .reverse()
+      .sort((a, b) => Date.parse(b.dateAdded) - Date.parse(a.dateAdded));
+
+  /** The contact's conversation, started on first use. */
+  const conversationOf = (contactId: string): string => {
+    let conversationId = conversations.get(contactId);
+    if (!conversationId) {
+      conversationId = newId();
+      conversations.set(contactId, conversationId);
+    }
+    return conversationId;
+  };
+
   const rangeOf = (query: Record<string, unknown>): [number, number] | undefined => {
     const start = Number(query.startTime);
     const end = Number(query.endTime);
@@ -742,11 +759,7 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
         if (from !== undefined && from !== sandboxNumber) {
           return fail(reply, 400, 'fromNumber is not a phone number of this location');
         }
-        let conversationId = conversations.get(contact.id);
-        if (!conversationId) {
-          conversationId = newId();
-          conversations.set(contact.id, conversationId);
-        }
+        const conversationId = conversationOf(contact.id);
         const record: GhlMessage = {
           id: newId(),
           conversationId,
@@ -774,6 +787,77 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
         }
         return { message: renderMessage(message) };
       });
+
+      // GET /conversations/search?locationId=…&contactId=…&limit=… → {conversations, total}
+      // (docs/ghl/conversations/search-conversation: ConversationSchema items), the most recent
+      // last message first. The simulator has one SMS conversation per contact.
+      app.get('/conversations/search', (request, reply) => {
+        const query = fields(request.query);
+        const grant = locationScope(request, reply, text(query.locationId));
+        if (!grant) return reply;
+        if (!text(query.locationId)) return fail(reply, 422, ['locationId should not be empty']);
+        const contactId = text(query.contactId);
+        const limit = Math.min(Number(query.limit ?? 20) || 20, 100);
+        // A conversation starts with its first message: `last` is always there.
+        const found = [...conversations.entries()]
+          .map(([owner, id]) => ({ id, contact: contacts.get(owner), last: thread(id)[0] }))
+          .filter(
+            (c): c is { id: string; contact: GhlContact; last: GhlMessage } =>
+              c.contact?.locationId === grant.locationId &&
+              (contactId === undefined || c.contact.id === contactId) &&
+              c.last !== undefined,
+          )
+          .sort((a, b) => Date.parse(b.last.dateAdded) - Date.parse(a.last.dateAdded));
+        return {
+          conversations: found.slice(0, limit).map(({ id, contact, last }) => ({
+            id,
+            contactId: contact.id,
+            locationId: contact.locationId,
+            lastMessageBody: last.body,
+            lastMessageType: 'TYPE_SMS',
+            lastMessageDate: Date.parse(last.dateAdded),
+            type: 'TYPE_PHONE',
+            unreadCount: 0,
+            fullName: contact.name ?? '',
+            contactName: contact.name ?? '',
+            email: contact.email ?? '',
+            phone: contact.phone ?? '',
+          })),
+          total: found.length,
+        };
+      });
+
+      // GET /conversations/:conversationId/messages?limit=…&lastMessageId=…&type=TYPE_SMS,…
+      // → {messages: {lastMessageId, nextPage, messages}} (docs/ghl/conversations/get-messages:
+      // GetMessagesByConversationResponseDto), newest first, 20 by default; `lastMessageId` pages
+      // on to older messages. Unknown conversations answer 400 (the only error documented).
+      app.get<{ Params: { conversationId: string } }>(
+        '/conversations/:conversationId/messages',
+        (request, reply) => {
+          const grant = locationScope(request, reply, undefined);
+          if (!grant) return reply;
+          const query = fields(request.query);
+          const id = request.params.conversationId;
+          const owner = [...conversations.entries()].find(([, c]) => c === id)?.[0];
+          if (contacts.get(owner ?? '')?.locationId !== grant.locationId) {
+            return fail(reply, 400, 'Conversation not found');
+          }
+          const limit = Math.min(Number(query.limit ?? 20) || 20, 100);
+          const types = text(query.type)?.split(',');
+          let listed = types === undefined || types.includes('TYPE_SMS') ? thread(id) : [];
+          const after = text(query.lastMessageId);
+          if (after !== undefined)
+            listed = listed.slice(listed.findIndex((m) => m.id === after) + 1);
+          const page = listed.slice(0, limit);
+          return {
+            messages: {
+              lastMessageId: page.at(-1)?.id ?? '',
+              nextPage: listed.length > limit,
+              messages: page.map(renderMessage),
+            },
+          };
+        },
+      );
     },
 
     // eslint-disable-next-line @typescript-eslint/require-await
@@ -861,6 +945,36 @@ export function ghlSimulator(options: { sandboxNumber?: string } = {}): VendorSi
         };
         events.set(event.id, event);
         return reply.code(201).send(renderEvent(event));
+      });
+
+      /**
+       * Seeds conversation history: `{phone, body?, direction?: 'inbound' | 'outbound', dateAdded?,
+       * locationId?}` — the contact is upserted by phone; an inbound message is `delivered` from
+       * it to the sandbox number, an outbound one `delivered` the other way. Nothing is posted.
+       */
+      app.post('/messages', (request, reply) => {
+        const body = fields(request.body);
+        const phone = text(body.phone);
+        const dateAdded = new Date(text(body.dateAdded) ?? Date.now());
+        if (!phone || !/^\+[1-9]\d{6,14}$/.test(phone) || Number.isNaN(dateAdded.getTime())) {
+          return reply.code(400).send({ error: 'phone (E.164) required; dateAdded must be ISO' });
+        }
+        const { contact } = upsert(text(body.locationId) ?? GHL_SANDBOX_LOCATION, { phone });
+        const inbound = body.direction !== 'outbound';
+        const record: GhlMessage = {
+          id: newId(),
+          conversationId: conversationOf(contact.id),
+          locationId: contact.locationId,
+          contactId: contact.id,
+          body: text(body.body) ?? '',
+          direction: inbound ? 'inbound' : 'outbound',
+          status: 'delivered',
+          from: inbound ? phone : sandboxNumber,
+          to: inbound ? sandboxNumber : phone,
+          dateAdded: dateAdded.toISOString(),
+        };
+        messages.set(record.id, record);
+        return reply.code(201).send(renderMessage(record));
       });
 
       /** Moves a message along (delivered, failed…), as the carrier would. */

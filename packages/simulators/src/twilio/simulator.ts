@@ -112,9 +112,10 @@ export function twilioSegments(body: string): number {
 
 /**
  * Twilio Programmable Messaging, the subset the adapter calls (twilio.com/docs/messaging/api/
- * message-resource): create and fetch a Message with HTTP Basic auth `AccountSid:AuthToken`.
+ * message-resource): create, fetch and list Messages with HTTP Basic auth `AccountSid:AuthToken`.
  * Messages progress queued → sent → delivered and post signed status callbacks; the control
- * API registers accounts and numbers, forces a status, and sends signed inbound-SMS webhooks.
+ * API registers accounts and numbers, forces a status, seeds message history, and sends signed
+ * inbound-SMS webhooks.
  */
 export function twilioSimulator(options: TwilioSimulatorOptions = {}): VendorSimulator {
   const accounts = new Map<string, Account>();
@@ -327,6 +328,72 @@ export function twilioSimulator(options: TwilioSimulatorOptions = {}): VendorSim
         return reply.code(201).send(resource(message));
       });
 
+      /**
+       * Read multiple Message resources (twilio.com/docs/messaging/api/message-resource#read-multiple-message-resources):
+       * the account's messages, optionally only those `To` and/or `From` a number (exact match),
+       * most recent `DateSent` first (not yet sent: by creation), `PageSize` per page (default 50,
+       * at most 1000) and `Page` (from 0), in Twilio's list envelope: `messages`, `page`,
+       * `page_size`, `start`, `end`, `uri`, `first_page_uri`, `next_page_uri` (null on the last
+       * page), `previous_page_uri`.
+       */
+      app.get<{
+        Params: { AccountSid: string };
+        Querystring: Record<string, string | string[] | undefined>;
+      }>(`/${API_VERSION}/Accounts/:AccountSid/Messages.json`, async (request, reply) => {
+        const account = authenticate(request, reply);
+        if (!account) return reply;
+        if (account.accountSid !== request.params.AccountSid) {
+          return notFound(reply, request.url.replace(/^\/twilio/, ''));
+        }
+        const param = (name: string): string | undefined => {
+          const value = request.query[name];
+          return Array.isArray(value) ? value[0] : value;
+        };
+        const to = param('To');
+        const from = param('From');
+        const pageSize = Number(param('PageSize') ?? 50);
+        const page = Number(param('Page') ?? 0);
+        // Out-of-range paging answers a 400 (the code is not documented: 20001, *unverified*).
+        if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
+          return invalid(reply, 20001, 'PageSize must be an integer between 1 and 1000');
+        }
+        if (!Number.isInteger(page) || page < 0) {
+          return invalid(reply, 20001, 'Page must be a non-negative integer');
+        }
+        const when = (m: StoredMessage): number => (m.dateSent ?? m.dateCreated).getTime();
+        // Later-created first among equal dates: reverse insertion order, then a stable sort.
+        const matching = [...messages.values()]
+          .filter(
+            (m) =>
+              m.accountSid === account.accountSid &&
+              (to === undefined || m.to === to) &&
+              (from === undefined || m.from === from),
+          )
+          .reverse()
+          .sort((a, b) => when(b) - when(a));
+        const start = page * pageSize;
+        const items = matching.slice(start, start + pageSize);
+        const listUri = (n: number): string => {
+          const query = new URLSearchParams();
+          if (to !== undefined) query.set('To', to);
+          if (from !== undefined) query.set('From', from);
+          query.set('PageSize', String(pageSize));
+          query.set('Page', String(n));
+          return `/${API_VERSION}/Accounts/${account.accountSid}/Messages.json?${query.toString()}`;
+        };
+        return {
+          end: items.length === 0 ? start : start + items.length - 1,
+          first_page_uri: listUri(0),
+          messages: items.map(resource),
+          next_page_uri: start + pageSize < matching.length ? listUri(page + 1) : null,
+          page,
+          page_size: pageSize,
+          previous_page_uri: page > 0 ? listUri(page - 1) : null,
+          start,
+          uri: listUri(page),
+        };
+      });
+
       app.get<{ Params: { AccountSid: string; file: string } }>(
         `/${API_VERSION}/Accounts/:AccountSid/Messages/:file`,
         async (request, reply) => {
@@ -383,6 +450,60 @@ export function twilioSimulator(options: TwilioSimulatorOptions = {}): VendorSim
       app.put<{ Body: { stepDelayMs?: number | null } | undefined }>('/settings', (request) => {
         stepDelayMs = request.body?.stepDelayMs ?? null;
         return { stepDelayMs };
+      });
+
+      /**
+       * Seeds message history without sending or posting anything: `{from, to, body?, direction?:
+       * 'inbound' | 'outbound-api', dateSent?: ISO}`. An inbound message goes to one of an
+       * account's numbers (status `received`); an outbound one comes from one (status `delivered`).
+       */
+      app.post<{
+        Body:
+          | {
+              from?: string;
+              to?: string;
+              body?: string;
+              direction?: 'inbound' | 'outbound-api';
+              dateSent?: string;
+            }
+          | undefined;
+      }>('/messages', async (request, reply) => {
+        const input = request.body ?? {};
+        const inbound = input.direction !== 'outbound-api';
+        const ours = inbound ? input.to : input.from;
+        const theirs = inbound ? input.from : input.to;
+        const account = [...accounts.values()].find((a) => ours && a.numbers.has(ours));
+        if (!account || !ours || !theirs || !E164.test(theirs)) {
+          return reply.code(400).send({
+            error: "one of 'from'/'to' must be an account's number, the other E.164",
+          });
+        }
+        const dateSent = input.dateSent === undefined ? new Date() : new Date(input.dateSent);
+        if (Number.isNaN(dateSent.getTime())) {
+          return reply.code(400).send({ error: "'dateSent' must be an ISO date" });
+        }
+        const body = input.body ?? '';
+        const numSegments = twilioSegments(body);
+        const message: StoredMessage = {
+          sid: `SM${randomBytes(16).toString('hex')}`,
+          accountSid: account.accountSid,
+          from: inbound ? theirs : ours,
+          to: inbound ? ours : theirs,
+          body,
+          status: inbound ? 'received' : 'delivered',
+          direction: inbound ? 'inbound' : 'outbound-api',
+          numSegments,
+          numMedia: 0,
+          price: inbound ? null : (-TWILIO_SIM_PRICE_PER_SEGMENT * numSegments).toFixed(5),
+          errorCode: null,
+          errorMessage: null,
+          dateCreated: dateSent,
+          dateUpdated: dateSent,
+          dateSent,
+          statusCallback: undefined,
+        };
+        messages.set(message.sid, message);
+        return reply.code(201).send(resource(message));
       });
 
       /** Forces a message's status (e.g. `undelivered` with `errorCode` 30003), posting its callback. */

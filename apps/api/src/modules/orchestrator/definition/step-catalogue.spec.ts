@@ -62,6 +62,7 @@ const INVOCATIONS: [type: string, input: Record<string, unknown>, args: unknown[
     [{ from: '+15550100000', to: '+15550100001', body: 'hi' }],
   ],
   ['messaging.get_message', { messageId: 'SM1' }, ['SM1']],
+  ['messaging.list_messages', { with: '+15550100001' }, [{ with: '+15550100001', limit: 20 }]],
   [
     'voice.start_call',
     { agentId: 'a1', fromNumber: '+15550100000', toNumber: '+15550100001' },

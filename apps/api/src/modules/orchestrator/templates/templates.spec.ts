@@ -148,17 +148,13 @@ describe('bundled templates', () => {
     ).toEqual(['fromNumber', 'timeZone']);
   });
 
-  it('activate once their ports are bound, except where a port lacks a method', () => {
+  it('activate once their ports are bound', () => {
     const boundPorts = ['crm', 'calendar', 'messaging', 'llm'] as const;
     const activate = (id: string) =>
       validateFlow(template(id).definition, { phase: 'activate', boundPorts });
     expect(activate('missed-call-text-back').ok).toBe(true);
     expect(activate('appointment-booking').ok).toBe(true);
-    // Listing a conversation needs MessagingPort.listMessages, which does not exist yet.
-    expect(activate('inbound-sms-ai-reply')).toMatchObject({
-      ok: false,
-      errors: [{ pointer: '/steps/3/type', message: expect.stringContaining('listMessages') }],
-    });
+    expect(activate('inbound-sms-ai-reply')).toMatchObject({ ok: true });
   });
 });
 
@@ -352,7 +348,7 @@ describe('inbound SMS AI reply (dry run)', () => {
       'reply:would_run',
       'done:would_run',
     ]);
-    expect(result.steps[3]?.resolvedInputs).toEqual({ between: [CLIENT, CALLER], limit: 10 });
+    expect(result.steps[3]?.resolvedInputs).toEqual({ with: CALLER, ours: CLIENT, limit: 10 });
     expect(result.steps[4]?.resolvedInputs).toMatchObject({
       variables: {
         businessName: 'Acme Dental',

@@ -1,5 +1,5 @@
+import { MESSAGE_QUERY_DEFAULT_LIMIT, MESSAGE_QUERY_MAX_LIMIT } from '@maxai/core';
 import { z } from 'zod';
-import type { StepTypeSpec } from '../step-spec';
 import { portStep } from '../step-spec';
 import { e164, nonEmpty } from './input-schemas';
 
@@ -12,7 +12,7 @@ const SAMPLE_MESSAGE = {
   segments: 1,
 };
 
-/** Messaging steps: one per MessagingPort method, and the history the SMS templates need. */
+/** Messaging steps: one per MessagingPort method. */
 export const MESSAGING_STEPS = {
   'messaging.send_sms': portStep({
     summary: 'Send an SMS from one of the account numbers.',
@@ -39,21 +39,21 @@ export const MESSAGING_STEPS = {
     sampleOutput: { ...SAMPLE_MESSAGE, status: 'delivered' },
     call: (messaging, input, options) => messaging.getMessage(input.messageId, options),
   }),
-  'messaging.list_messages': {
-    summary: 'The latest messages between two numbers, newest first (an array).',
-    execution: 'port',
+  'messaging.list_messages': portStep({
+    summary:
+      'The latest messages with a number (to and from it, optionally only with our number), newest first (an array).',
     port: 'messaging',
     method: 'listMessages',
     sideEffecting: false,
     costBearing: false,
     input: z.strictObject({
-      between: z.tuple([e164, e164]),
-      limit: z.int().min(1).max(50).default(10),
+      with: e164,
+      ours: e164.optional(),
+      limit: z.int().min(1).max(MESSAGE_QUERY_MAX_LIMIT).default(MESSAGE_QUERY_DEFAULT_LIMIT),
     }),
     sampleOutput: [
       { ...SAMPLE_MESSAGE, status: 'received', from: '+15550100001', to: '+15550100000' },
     ],
-    portGap:
-      'MessagingPort has no listMessages(query: { between: [string, string]; limit?: number }) → Message[]',
-  } satisfies StepTypeSpec,
+    call: (messaging, input, options) => messaging.listMessages(input, options),
+  }),
 };
