@@ -391,7 +391,7 @@ export class ConnectionsService {
     const row = await withTenant(this.db, tenantId, (tx) =>
       this.repository.find(tx, tenantId, connectionId),
     );
-    if (row && row.status === 'active') await this.markNeedsReauth(tenantId, row, reason, by);
+    if (row?.status === 'active') await this.markNeedsReauth(tenantId, row, reason, by);
   }
 
   private async markNeedsReauth(

@@ -34,7 +34,9 @@ import { PlatformStepServices } from './runtime/platform-step-services';
 import { RunExecutor } from './runtime/run-executor';
 import { RunScheduler } from './runtime/run-scheduler';
 import { RunsRepository } from './runtime/runs.repository';
-import { PROMPT_RENDERER, unavailablePrompts } from './runtime/prompt-renderer';
+import { PROMPT_RENDERER, promptRenderer } from './runtime/prompt-renderer';
+import { PromptsModule } from '../prompts/prompts.module';
+import { PromptsService } from '../prompts/prompts.service';
 import type { PromptRenderer } from './runtime/step-services';
 import { TenantSettingsReader } from './runtime/tenant-settings-reader';
 
@@ -45,7 +47,7 @@ const WORKER_ID = `${hostname()}:${String(process.pid)}:${uuidv7().slice(-8)}`;
  * (worker and standalone roles only), and the flows API.
  */
 @Module({
-  imports: [IntegrationsModule, WebhooksModule],
+  imports: [IntegrationsModule, WebhooksModule, PromptsModule],
   controllers: [FlowsController, FlowTemplatesController, FlowRunsController],
   providers: [
     {
@@ -66,7 +68,11 @@ const WORKER_ID = `${hostname()}:${String(process.pid)}:${uuidv7().slice(-8)}`;
           scheduler,
         ),
     },
-    { provide: PROMPT_RENDERER, useValue: unavailablePrompts },
+    {
+      provide: PROMPT_RENDERER,
+      inject: [PromptsService],
+      useFactory: (prompts: PromptsService) => promptRenderer(prompts),
+    },
     {
       provide: RunsRepository,
       inject: [DATABASE],

@@ -174,7 +174,7 @@ async function llmGenerate(ctx: CallContext): Promise<CallResult> {
     clientId: ctx.run.clientId ?? undefined,
     agentId: ctx.run.agentId ?? undefined,
     key: input.prompt.key,
-    label: input.prompt.version === undefined ? (input.prompt.label ?? 'production') : undefined,
+    label: input.prompt.label,
     version: input.prompt.version,
     variables: input.variables,
   });
