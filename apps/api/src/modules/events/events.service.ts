@@ -97,12 +97,7 @@ export class EventsService {
   }
 
   async get(tenantId: string, eventId: string): Promise<CloudEvent | undefined> {
-    const [row] = await withTenant(this.db, tenantId, (tx) =>
-      tx
-        .select()
-        .from(domainEvents)
-        .where(and(eq(domainEvents.tenantId, tenantId), eq(domainEvents.id, eventId))),
-    );
+    const row = await this.getRow(tenantId, eventId);
     return row ? toCloudEvent(row) : undefined;
   }
 

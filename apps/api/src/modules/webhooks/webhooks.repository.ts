@@ -31,6 +31,19 @@ export interface EndpointStats {
   lastReceivedAt: Date | null;
 }
 
+/** The filters every delivery listing shares, tenant-scoped or across tenants. */
+function deliveryConditions(filter: DeliveryFilter & { cursor?: string | undefined }) {
+  return and(
+    filter.provider ? eq(webhookDeliveries.provider, filter.provider) : undefined,
+    filter.status ? eq(webhookDeliveries.status, filter.status) : undefined,
+    filter.endpointId ? eq(webhookDeliveries.endpointId, filter.endpointId) : undefined,
+    filter.clientId ? eq(webhookDeliveries.clientId, filter.clientId) : undefined,
+    filter.from ? gte(webhookDeliveries.receivedAt, filter.from) : undefined,
+    filter.to ? lt(webhookDeliveries.receivedAt, filter.to) : undefined,
+    filter.cursor ? lt(webhookDeliveries.id, filter.cursor) : undefined,
+  );
+}
+
 /** All SQL of the webhooks context; tenantId first, and every query filtered by it. */
 export class WebhooksRepository {
   constructor(private readonly db: Database) {}
@@ -132,18 +145,7 @@ export class WebhooksRepository {
     return tx
       .select()
       .from(webhookDeliveries)
-      .where(
-        and(
-          eq(webhookDeliveries.tenantId, tenantId),
-          filter.provider ? eq(webhookDeliveries.provider, filter.provider) : undefined,
-          filter.status ? eq(webhookDeliveries.status, filter.status) : undefined,
-          filter.endpointId ? eq(webhookDeliveries.endpointId, filter.endpointId) : undefined,
-          filter.clientId ? eq(webhookDeliveries.clientId, filter.clientId) : undefined,
-          filter.from ? gte(webhookDeliveries.receivedAt, filter.from) : undefined,
-          filter.to ? lt(webhookDeliveries.receivedAt, filter.to) : undefined,
-          filter.cursor ? lt(webhookDeliveries.id, filter.cursor) : undefined,
-        ),
-      )
+      .where(and(eq(webhookDeliveries.tenantId, tenantId), deliveryConditions(filter)))
       .orderBy(desc(webhookDeliveries.id))
       .limit(filter.limit);
   }
@@ -159,11 +161,7 @@ export class WebhooksRepository {
         .where(
           and(
             filter.tenantId ? eq(webhookDeliveries.tenantId, filter.tenantId) : undefined,
-            filter.provider ? eq(webhookDeliveries.provider, filter.provider) : undefined,
-            filter.status ? eq(webhookDeliveries.status, filter.status) : undefined,
-            filter.from ? gte(webhookDeliveries.receivedAt, filter.from) : undefined,
-            filter.to ? lt(webhookDeliveries.receivedAt, filter.to) : undefined,
-            filter.cursor ? lt(webhookDeliveries.id, filter.cursor) : undefined,
+            deliveryConditions(filter),
           ),
         )
         .orderBy(desc(webhookDeliveries.id))
