@@ -1,5 +1,6 @@
 import { signN8nCallback } from '@maxai/integrations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FlowTriggers } from '../src/modules/orchestrator/runtime/flow-triggers';
 import { buildOpenApiDocument } from '../src/platform/openapi/openapi';
 import { as, clientUser, signupOwner, type Account } from './support/accounts';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -123,11 +124,44 @@ async function seed(account: Account, clientName: string, agentName: string) {
     },
     payload: callback,
   });
+  const flow = (
+    await api.post(`/v1/tenants/${account.tenantId}/flows`, {
+      name: `${clientName} flow`,
+      clientId: client.id,
+      definition: {
+        schemaVersion: 1,
+        name: 'noop',
+        trigger: { events: ['maxai.test.ping'] },
+        steps: [{ id: 'note', type: 'set_vars', vars: { secret: clientName } }],
+      },
+    })
+  ).json<{ id: string }>();
+  await api.post(`/v1/tenants/${account.tenantId}/flows/${flow.id}/activate`, { version: 1 });
+  await t.app.get(FlowTriggers).handle({
+    specversion: '1.0',
+    id: crypto.randomUUID(),
+    type: 'maxai.test.ping',
+    source: '/test',
+    subject: null,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    tenantid: account.tenantId,
+    clientid: client.id,
+    agentid: null,
+    correlationid: null,
+    data: {},
+  });
+  const run = (await api.get(`/v1/tenants/${account.tenantId}/flow-runs?flowId=${flow.id}`)).json<{
+    data: { id: string }[];
+  }>().data[0];
   const deliveries = (await api.get(`/v1/tenants/${account.tenantId}/webhook-deliveries`)).json<{
     data: { id: string; events: { id: string }[] }[];
   }>();
   const delivery = deliveries.data[0];
   return {
+    flowId: flow.id,
+    runId: run?.id ?? '00000000-0000-4000-8000-000000000003',
+    templateId: 'missed-call-text-back',
     endpointId: endpoint.id,
     mappingId: mapping.id,
     deliveryId: delivery?.id ?? '00000000-0000-4000-8000-000000000001',

@@ -383,7 +383,17 @@ export class ConnectionsService {
    * dropped on every replica when the connection changes (refresh, re-auth, deletion), so a
    * proxied call needs no database trip.
    */
-  /** The provider refused this connection's credentials: the user must connect it again. */
+  /**
+   * The provider refused this connection's credentials (a refresh, or a call answered 401): it
+   * needs the user to connect again. Audited, announced as an event, pushed to every replica.
+   */
+  async refused(tenantId: string, connectionId: string, reason: string, by: string) {
+    const row = await withTenant(this.db, tenantId, (tx) =>
+      this.repository.find(tx, tenantId, connectionId),
+    );
+    if (row?.status === 'active') await this.markNeedsReauth(tenantId, row, reason, by);
+  }
+
   private async markNeedsReauth(
     tenantId: string,
     row: ConnectionRow,

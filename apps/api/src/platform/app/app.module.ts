@@ -6,6 +6,7 @@ import { TenancyModule } from '../../modules/tenancy/tenancy.module';
 import { IntegrationsModule } from '../../modules/integrations/integrations.module';
 import { EventsModule } from '../../modules/events/events.module';
 import { WebhooksModule } from '../../modules/webhooks/webhooks.module';
+import { OrchestratorModule } from '../../modules/orchestrator/orchestrator.module';
 import { PromptsModule } from '../../modules/prompts/prompts.module';
 import { ConfigModule, type Role } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
@@ -39,6 +40,7 @@ export class AppModule {
         EventsModule,
         IntegrationsModule,
         WebhooksModule,
+        OrchestratorModule,
         PromptsModule,
         SeedModule,
       ],

@@ -186,6 +186,16 @@ export const configSchema = z
     /** GoHighLevel's published webhook public keys (PEM); sandbox asks the simulator when unset. */
     GHL_WEBHOOK_ED25519_PUBLIC_KEY: optionalString,
     GHL_WEBHOOK_RSA_PUBLIC_KEY: optionalString,
+    /** Flow runs one worker executes at once. */
+    FLOW_WORKER_CONCURRENCY: int(1, 1000, 16),
+    /** Flow runs of one tenant running at once, across workers (fairness). */
+    FLOW_TENANT_CONCURRENCY: int(1, 1000, 4),
+    /** Flow runs running at once in all. */
+    FLOW_GLOBAL_CONCURRENCY: int(1, 100_000, 200),
+    /** Provider calls per second per connection, shared by every flow using it (then queued). */
+    FLOW_CONNECTION_RATE_PER_S: int(1, 10_000, 10),
+    FLOW_POLL_INTERVAL_MS: int(10, 60_000, 100),
+    FLOW_LEASE_MS: int(1000, 3_600_000, 30_000),
     /** Upper bound on a cached prompt resolution's life (moves are pushed to every replica). */
     PROMPT_CACHE_TTL_MS: int(0, 3_600_000, 300_000),
     /** Versions a prompt key may hold (0: unlimited); past it a new version is refused, never pruned. */

@@ -1,0 +1,131 @@
+import { clients, flowRuns, flowRunSteps, flows, flowVersions, type Tx } from '@maxai/db';
+import { and, desc, eq, gte, lt, max } from 'drizzle-orm';
+import type { FlowRow, FlowVersionRow, RunRow, StepRow } from './runtime/runs.repository';
+
+export interface RunFilter {
+  flowId?: string | undefined;
+  status?: RunRow['status'] | undefined;
+  clientId?: string | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** The flows API's SQL (the run engine's is in runtime/runs.repository.ts). */
+export class FlowsRepository {
+  async insertFlow(tx: Tx, row: typeof flows.$inferInsert): Promise<FlowRow> {
+    const [inserted] = await tx.insert(flows).values(row).returning();
+    if (!inserted) throw new Error('insert returned no row');
+    return inserted;
+  }
+
+  async clientExists(tx: Tx, tenantId: string, clientId: string): Promise<boolean> {
+    const [row] = await tx
+      .select({ id: clients.id })
+      .from(clients)
+      .where(and(eq(clients.tenantId, tenantId), eq(clients.id, clientId)));
+    return row !== undefined;
+  }
+
+  async flow(tx: Tx, tenantId: string, id: string): Promise<FlowRow | undefined> {
+    const [row] = await tx
+      .select()
+      .from(flows)
+      .where(and(eq(flows.tenantId, tenantId), eq(flows.id, id)));
+    return row;
+  }
+
+  flows(tx: Tx, tenantId: string): Promise<FlowRow[]> {
+    return tx.select().from(flows).where(eq(flows.tenantId, tenantId)).orderBy(flows.createdAt);
+  }
+
+  async updateFlow(
+    tx: Tx,
+    tenantId: string,
+    id: string,
+    changes: Partial<typeof flows.$inferInsert>,
+  ): Promise<FlowRow | undefined> {
+    const [row] = await tx
+      .update(flows)
+      .set({ ...changes, updatedAt: new Date() })
+      .where(and(eq(flows.tenantId, tenantId), eq(flows.id, id)))
+      .returning();
+    return row;
+  }
+
+  async deleteFlow(tx: Tx, tenantId: string, id: string): Promise<void> {
+    await tx.delete(flows).where(and(eq(flows.tenantId, tenantId), eq(flows.id, id)));
+  }
+
+  async latestVersion(tx: Tx, tenantId: string, flowId: string): Promise<number> {
+    const [row] = await tx
+      .select({ latest: max(flowVersions.version) })
+      .from(flowVersions)
+      .where(and(eq(flowVersions.tenantId, tenantId), eq(flowVersions.flowId, flowId)));
+    return row?.latest ?? 0;
+  }
+
+  async insertVersion(tx: Tx, row: typeof flowVersions.$inferInsert): Promise<FlowVersionRow> {
+    const [inserted] = await tx.insert(flowVersions).values(row).returning();
+    if (!inserted) throw new Error('insert returned no row');
+    return inserted;
+  }
+
+  versions(tx: Tx, tenantId: string, flowId: string): Promise<FlowVersionRow[]> {
+    return tx
+      .select()
+      .from(flowVersions)
+      .where(and(eq(flowVersions.tenantId, tenantId), eq(flowVersions.flowId, flowId)))
+      .orderBy(desc(flowVersions.version));
+  }
+
+  runs(tx: Tx, tenantId: string, filter: RunFilter): Promise<RunRow[]> {
+    return tx
+      .select()
+      .from(flowRuns)
+      .where(
+        and(
+          eq(flowRuns.tenantId, tenantId),
+          filter.flowId ? eq(flowRuns.flowId, filter.flowId) : undefined,
+          filter.status ? eq(flowRuns.status, filter.status) : undefined,
+          filter.clientId ? eq(flowRuns.clientId, filter.clientId) : undefined,
+          filter.from ? gte(flowRuns.queuedAt, filter.from) : undefined,
+          filter.to ? lt(flowRuns.queuedAt, filter.to) : undefined,
+          filter.cursor ? lt(flowRuns.id, filter.cursor) : undefined,
+        ),
+      )
+      .orderBy(desc(flowRuns.id))
+      .limit(filter.limit);
+  }
+
+  async run(tx: Tx, tenantId: string, id: string): Promise<RunRow | undefined> {
+    const [row] = await tx
+      .select()
+      .from(flowRuns)
+      .where(and(eq(flowRuns.tenantId, tenantId), eq(flowRuns.id, id)));
+    return row;
+  }
+
+  async updateRun(
+    tx: Tx,
+    tenantId: string,
+    id: string,
+    changes: Partial<typeof flowRuns.$inferInsert>,
+  ): Promise<RunRow | undefined> {
+    const [row] = await tx
+      .update(flowRuns)
+      .set(changes)
+      .where(and(eq(flowRuns.tenantId, tenantId), eq(flowRuns.id, id)))
+      .returning();
+    return row;
+  }
+
+  steps(tx: Tx, tenantId: string, runId: string): Promise<StepRow[]> {
+    return tx
+      .select()
+      .from(flowRunSteps)
+      .where(and(eq(flowRunSteps.tenantId, tenantId), eq(flowRunSteps.runId, runId)))
+      .orderBy(flowRunSteps.seq);
+  }
+}

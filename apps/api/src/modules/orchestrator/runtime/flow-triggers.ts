@@ -1,0 +1,138 @@
+import { withTenant, type Database, type Tx } from '@maxai/db';
+import type { Logger } from 'pino';
+import type { FlowDefinition } from '../definition/flow-types';
+import { firstStep, nextStep } from '../definition/sequencing';
+import { eventKeyOf, matchesTrigger, type FlowEvent } from '../definition/trigger';
+import type { CloudEvent } from '../../events/events.service';
+import type { OrchestratorMetrics } from './orchestrator-metrics';
+import type { RunRow, RunsRepository } from './runs.repository';
+
+/**
+ * The orchestrator's subscription to events: an event resumes the runs waiting for it (a
+ * `wait_for_event` whose correlation matches, an n8n callback) and starts every active flow it
+ * triggers — at most once per flow and event (a unique key), whatever the redeliveries.
+ */
+export class FlowTriggers {
+  constructor(
+    private readonly db: Database,
+    private readonly repository: RunsRepository,
+    private readonly metrics: OrchestratorMetrics,
+    private readonly logger: Logger,
+    private readonly onQueued: () => void,
+  ) {}
+
+  async handle(event: CloudEvent): Promise<number> {
+    const flowEvent = event as unknown as FlowEvent;
+    const started = await withTenant(this.db, event.tenantid, async (tx) => {
+      await this.resumeWaiting(tx, event, flowEvent);
+      return this.start(tx, event, flowEvent);
+    });
+    this.onQueued();
+    return started;
+  }
+
+  /** Creates the runs this event triggers; answers how many were new. */
+  private async start(tx: Tx, event: CloudEvent, flowEvent: FlowEvent): Promise<number> {
+    const candidates = await this.repository.activeFlowsFor(
+      tx,
+      event.tenantid,
+      event.type,
+      event.clientid,
+    );
+    let created = 0;
+    for (const { flow, version } of candidates) {
+      const definition = version.definition as unknown as FlowDefinition;
+      let matches: boolean;
+      try {
+        matches = await matchesTrigger(definition, flowEvent);
+      } catch (error) {
+        this.logger.warn({ err: error, flowId: flow.id }, 'flow trigger filter failed');
+        continue;
+      }
+      if (!matches) continue;
+      const first = firstStep(definition);
+      const run = await this.repository.createRun(tx, {
+        tenantId: event.tenantid,
+        flowId: flow.id,
+        version: version.version,
+        clientId: flow.clientId ?? event.clientid,
+        agentId: event.agentid,
+        triggerEventId: event.id,
+        triggerEvent: event,
+        status: first.kind === 'run' ? 'queued' : 'completed',
+        cursor: first.kind === 'run' ? first.stepId : null,
+        iterations: first.kind === 'run' ? { ...first.loopCounters } : {},
+        vars: { ...definition.vars },
+        deadlineAt: definition.timeoutSeconds
+          ? new Date(Date.now() + definition.timeoutSeconds * 1000)
+          : null,
+      });
+      if (run) {
+        created += 1;
+        this.metrics.runsStarted.inc({ trigger: 'event' });
+      }
+    }
+    return created;
+  }
+
+  private async resumeWaiting(tx: Tx, event: CloudEvent, flowEvent: FlowEvent): Promise<void> {
+    const waiting = await this.repository.waitingRuns(tx, event.tenantid, event.type);
+    for (const run of waiting) {
+      const version = await this.repository.version(tx, run.tenantId, run.flowId, run.version);
+      const definition = version?.definition as unknown as FlowDefinition | undefined;
+      const step = definition?.steps.find((s) => s.id === run.cursor);
+      if (!definition || !step) continue;
+      let key: unknown;
+      try {
+        key =
+          step.type === 'wait_for_event'
+            ? await eventKeyOf(step, flowEvent)
+            : (event.data as { executionId?: unknown }).executionId;
+      } catch {
+        continue;
+      }
+      if (JSON.stringify(key ?? null) !== run.waitingKey) continue;
+      await this.complete(tx, definition, run, step.id, event);
+    }
+  }
+
+  /** The awaited event arrived: the waiting step completes with it and the run is queued again. */
+  private async complete(
+    tx: Tx,
+    definition: FlowDefinition,
+    run: RunRow,
+    stepId: string,
+    event: CloudEvent,
+  ): Promise<void> {
+    const output =
+      stepId && definition.steps.find((s) => s.id === stepId)?.type === 'wait_for_event'
+        ? { event }
+        : event.data;
+    await this.repository.updateStep(tx, run.tenantId, run.id, run.stepSeq, {
+      status: 'completed',
+      output,
+      error: null,
+      finishedAt: new Date(),
+    });
+    const outputs = { ...run.outputs, [stepId]: { status: 'completed', output } };
+    const next = nextStep(definition, stepId, { status: 'completed' }, run.iterations);
+    const cleared = { outputs, waitingType: null, waitingKey: null, wakeAt: null };
+    if (next.kind === 'run') {
+      await this.repository.updateRun(tx, run.tenantId, run.id, {
+        ...cleared,
+        status: 'queued',
+        cursor: next.stepId,
+        iterations: { ...next.loopCounters },
+      });
+      return;
+    }
+    await this.repository.updateRun(tx, run.tenantId, run.id, {
+      ...cleared,
+      status: next.kind === 'end' ? next.status : 'failed',
+      error: next.kind === 'fail' ? next.reason : null,
+      cursor: null,
+      finishedAt: new Date(),
+    });
+    this.metrics.runsFinished.inc({ status: next.kind === 'end' ? next.status : 'failed' });
+  }
+}

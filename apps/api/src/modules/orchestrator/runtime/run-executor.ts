@@ -1,0 +1,478 @@
+import { ProviderError } from '@maxai/core';
+import { withTenant, type Database, type FlowRunStatus, type Tx } from '@maxai/db';
+import type { Logger } from 'pino';
+import { ExpressionError, type ExpressionScope } from '../definition/expressions';
+import type { FlowDefinition, FlowStep } from '../definition/flow-types';
+import {
+  DEFAULT_RETRY,
+  nextStep,
+  retryDelayMs,
+  type LoopCounters,
+  type NextStep,
+  type StepOutcome,
+} from '../definition/sequencing';
+import { planStep } from '../definition/step-plan';
+import type { OrchestratorMetrics } from './orchestrator-metrics';
+import type { RunRow, RunsRepository, StepRow } from './runs.repository';
+import { executeCall, type CallResult } from './step-calls';
+import type { StepServices } from './step-services';
+import type { ConnectionBudget } from './connection-budget';
+
+export interface ExecutorOptions {
+  workerId: string;
+  leaseMs: number;
+  /** A run yields its worker after this many steps in a row (others get a turn). */
+  maxStepsPerSlice: number;
+  defaultStepTimeoutS: number;
+}
+
+/** How a step ended, as the executor persists it. */
+type StepEnd =
+  | {
+      kind: 'advance';
+      outcome: StepOutcome;
+      status: 'completed' | 'skipped';
+      output?: unknown;
+      vars?: Record<string, unknown>;
+      call?: CallResult;
+    }
+  | {
+      kind: 'suspend';
+      wakeAt: Date;
+      waiting?: { type: string; key: string };
+      error?: string;
+      errorKind?: string;
+    }
+  | { kind: 'end'; status: 'completed' | 'cancelled' }
+  | { kind: 'fail'; reason: string; errorKind?: string };
+
+/**
+ * Runs one claimed run forward, step by step, persisting each step's start and end: a worker
+ * killed at any point leaves the run resumable from its last completed step (the lease expires,
+ * another worker claims it). A completed step is never executed again; a side effect in flight
+ * at a crash is guarded by its idempotency key.
+ */
+export class RunExecutor {
+  private readonly definitions = new Map<string, FlowDefinition>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly repository: RunsRepository,
+    private readonly services: StepServices,
+    private readonly budget: ConnectionBudget,
+    private readonly metrics: OrchestratorMetrics,
+    private readonly logger: Logger,
+    private readonly options: ExecutorOptions,
+  ) {}
+
+  async execute(claimed: RunRow): Promise<void> {
+    let run = claimed;
+    const definition = await this.definition(run);
+    let runnableAt = new Date();
+    for (let done = 0; done < this.options.maxStepsPerSlice; done += 1) {
+      if (run.deadlineAt && run.deadlineAt.getTime() <= Date.now()) {
+        await this.finish(run, 'timed_out', 'the run exceeded its time limit');
+        return;
+      }
+      const stepId = run.cursor;
+      if (stepId === null) {
+        await this.finish(run, 'completed', null);
+        return;
+      }
+      const step = definition.steps.find((s) => s.id === stepId);
+      if (!step) {
+        await this.finish(run, 'failed', `unknown step ${stepId}`);
+        return;
+      }
+      const started = await this.begin(run, step, runnableAt);
+      if (!started) return; // cancelled, or no longer ours
+      run = started.run;
+      const end = await this.runStep(definition, run, step, started.step);
+      const next = await this.end(definition, run, step, started.step, end);
+      if (!next) return;
+      run = next;
+      runnableAt = new Date();
+    }
+    // A long run yields its worker: back in the queue behind other tenants' runs.
+    await withTenant(this.db, run.tenantId, (tx) =>
+      this.repository.updateRun(tx, run.tenantId, run.id, {
+        status: 'queued',
+        lockedBy: null,
+        lockedUntil: null,
+      }),
+    );
+  }
+
+  private async definition(run: RunRow): Promise<FlowDefinition> {
+    const key = `${run.tenantId}:${run.flowId}:${String(run.version)}`;
+    const cached = this.definitions.get(key);
+    if (cached) return cached;
+    const row = await withTenant(this.db, run.tenantId, (tx) =>
+      this.repository.version(tx, run.tenantId, run.flowId, run.version),
+    );
+    if (!row) throw new Error(`flow version ${key} is missing`);
+    // Versions are immutable: cached for good.
+    const definition = row.definition as unknown as FlowDefinition;
+    this.definitions.set(key, definition);
+    return definition;
+  }
+
+  /** Renews the lease and records the step's start (a retry or a resume reuses its row). */
+  private async begin(
+    run: RunRow,
+    step: FlowStep,
+    runnableAt: Date,
+  ): Promise<{ run: RunRow; step: StepRow } | undefined> {
+    return withTenant(this.db, run.tenantId, async (tx) => {
+      const ours = await this.repository.renewLease(
+        tx,
+        run.tenantId,
+        run.id,
+        this.options.workerId,
+        this.options.leaseMs,
+      );
+      if (!ours) return undefined;
+      const now = new Date();
+      const current = await this.repository.step(tx, run.tenantId, run.id, run.stepSeq);
+      if (current?.stepId === step.id && isUnfinished(current.status)) {
+        const attempts = current.attempts + 1;
+        await this.repository.updateStep(tx, run.tenantId, run.id, current.seq, {
+          status: 'running',
+          attempts,
+          startedAt: now,
+        });
+        this.metrics.dispatch.observe({ type: step.type }, 0);
+        return { run, step: { ...current, status: 'running', attempts, startedAt: now } };
+      }
+      const seq = run.stepSeq + 1;
+      const row: StepRow = {
+        tenantId: run.tenantId,
+        runId: run.id,
+        seq,
+        stepId: step.id,
+        type: step.type,
+        status: 'running',
+        input: null,
+        output: null,
+        attempts: 1,
+        error: null,
+        errorKind: null,
+        idempotencyKey: null,
+        promptVersionId: null,
+        runnableAt,
+        startedAt: now,
+        finishedAt: null,
+      };
+      await this.repository.insertStep(tx, row);
+      const updated = await this.repository.updateRun(tx, run.tenantId, run.id, { stepSeq: seq });
+      this.metrics.dispatch.observe(
+        { type: step.type },
+        Math.max(0, now.getTime() - runnableAt.getTime()) / 1000,
+      );
+      return { run: updated ?? run, step: row };
+    });
+  }
+
+  private async runStep(
+    definition: FlowDefinition,
+    run: RunRow,
+    step: FlowStep,
+    row: StepRow,
+  ): Promise<StepEnd> {
+    // Resumed after a wait: either the awaited event arrived (outputs hold it) or time ran out.
+    if (run.waitingType !== null) {
+      return { kind: 'advance', outcome: { status: 'timed_out' }, status: 'completed' };
+    }
+    const scope = scopeOf(run);
+    let plan;
+    try {
+      plan = await planStep(definition, step.id, scope);
+    } catch (error) {
+      return { kind: 'fail', reason: errorText(error), errorKind: 'expression' };
+    }
+    switch (plan.action) {
+      case 'skip':
+        return { kind: 'advance', outcome: { status: 'skipped' }, status: 'skipped' };
+      case 'branch':
+        return {
+          kind: 'advance',
+          outcome: { status: 'branched', next: plan.next },
+          status: 'completed',
+          output: { condition: plan.condition, next: plan.next },
+        };
+      case 'set_vars':
+        return {
+          kind: 'advance',
+          outcome: { status: 'completed' },
+          status: 'completed',
+          output: plan.vars,
+          vars: { ...run.vars, ...plan.vars },
+        };
+      case 'delay':
+        if (run.wakeAt !== null) {
+          // The timer already ran out (this is the wake-up).
+          return { kind: 'advance', outcome: { status: 'completed' }, status: 'completed' };
+        }
+        return { kind: 'suspend', wakeAt: new Date(Date.now() + plan.seconds * 1000) };
+      case 'wait':
+        return {
+          kind: 'suspend',
+          wakeAt: new Date(Date.now() + plan.timeoutSeconds * 1000),
+          waiting: { type: plan.event, key: JSON.stringify(plan.runKey ?? null) },
+        };
+      case 'end':
+        return { kind: 'end', status: plan.status };
+      case 'invalid_input':
+        return {
+          kind: 'fail',
+          reason: `invalid input: ${plan.issues.map((i) => `${i.pointer} ${i.message}`).join('; ')}`,
+          errorKind: 'invalid',
+        };
+      case 'call':
+        return this.call(run, step, row, plan);
+    }
+  }
+
+  private async call(
+    run: RunRow,
+    step: FlowStep,
+    row: StepRow,
+    plan: Extract<Awaited<ReturnType<typeof planStep>>, { action: 'call' }>,
+  ): Promise<StepEnd> {
+    const idempotencyKey = `${run.id}:${step.id}:g${String(run.attemptGroup)}:s${String(row.seq)}`;
+    const timeoutS =
+      ('timeoutSeconds' in step ? step.timeoutSeconds : undefined) ??
+      this.options.defaultStepTimeoutS;
+    try {
+      const result = await executeCall({
+        db: this.db,
+        repository: this.repository,
+        services: this.services,
+        budget: this.budget,
+        run,
+        step,
+        plan,
+        idempotencyKey,
+        timeoutMs: timeoutS * 1000,
+      });
+      if (result.kind === 'throttled') {
+        return { kind: 'suspend', wakeAt: new Date(Date.now() + result.waitMs) };
+      }
+      if (result.kind === 'waiting') {
+        return {
+          kind: 'suspend',
+          wakeAt: new Date(Date.now() + result.timeoutSeconds * 1000),
+          waiting: { type: result.event, key: JSON.stringify(result.key) },
+        };
+      }
+      return {
+        kind: 'advance',
+        outcome: { status: 'completed' },
+        status: 'completed',
+        output: result.output,
+        call: result,
+      };
+    } catch (error) {
+      return this.failure(run, step, row, error);
+    }
+  }
+
+  /** Retry (with backoff and jitter) what may pass later; fail at once what never will. */
+  private async failure(run: RunRow, step: FlowStep, row: StepRow, error: unknown) {
+    const retryable =
+      error instanceof ProviderError ? error.retryable : !(error instanceof ExpressionError);
+    const kind = error instanceof ProviderError ? error.kind : 'transient';
+    if (error instanceof ProviderError && error.kind === 'auth' && 'connectionId' in error) {
+      await this.services.connectionRefused(
+        run.tenantId,
+        String(error.connectionId),
+        error.message,
+      );
+    }
+    if (retryable && !isPermanent(error)) {
+      const policy = 'retry' in step ? step.retry : undefined;
+      const delay = retryDelayMs(policy ?? DEFAULT_RETRY, row.attempts);
+      if (delay !== null) {
+        const retryAfter = error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0;
+        const jittered = Math.max(retryAfter, delay / 2 + Math.random() * (delay / 2));
+        return {
+          kind: 'suspend' as const,
+          wakeAt: new Date(Date.now() + jittered),
+          error: errorText(error),
+          errorKind: kind,
+        };
+      }
+    }
+    return { kind: 'fail' as const, reason: errorText(error), errorKind: kind };
+  }
+
+  /** Persists how the step ended and moves the run on; answers the run if this worker continues. */
+  private async end(
+    definition: FlowDefinition,
+    run: RunRow,
+    step: FlowStep,
+    row: StepRow,
+    end: StepEnd,
+  ): Promise<RunRow | undefined> {
+    const finishedAt = new Date();
+    this.metrics.stepDuration.observe(
+      { type: step.type, outcome: end.kind },
+      (finishedAt.getTime() - (row.startedAt ?? finishedAt).getTime()) / 1000,
+    );
+    return withTenant(this.db, run.tenantId, async (tx) => {
+      switch (end.kind) {
+        case 'suspend':
+          await this.repository.updateStep(tx, run.tenantId, run.id, row.seq, {
+            status: 'waiting',
+            error: end.error ?? null,
+            errorKind: end.errorKind ?? null,
+          });
+          await this.repository.updateRun(tx, run.tenantId, run.id, {
+            status: 'waiting',
+            wakeAt: end.wakeAt,
+            waitingType: end.waiting?.type ?? null,
+            waitingKey: end.waiting?.key ?? null,
+            lockedBy: null,
+            lockedUntil: null,
+          });
+          return undefined;
+        case 'fail':
+          await this.repository.updateStep(tx, run.tenantId, run.id, row.seq, {
+            status: 'failed',
+            error: end.reason,
+            errorKind: end.errorKind ?? null,
+            finishedAt,
+          });
+          await this.close(tx, run, 'failed', `step ${step.id}: ${end.reason}`);
+          return undefined;
+        case 'end':
+          await this.repository.updateStep(tx, run.tenantId, run.id, row.seq, {
+            status: 'completed',
+            finishedAt,
+          });
+          await this.close(tx, run, end.status, null);
+          return undefined;
+        case 'advance':
+          return this.advance(tx, definition, run, step, row, end, finishedAt);
+      }
+    });
+  }
+
+  private async advance(
+    tx: Tx,
+    definition: FlowDefinition,
+    run: RunRow,
+    step: FlowStep,
+    row: StepRow,
+    end: Extract<StepEnd, { kind: 'advance' }>,
+    finishedAt: Date,
+  ): Promise<RunRow | undefined> {
+    const call = end.call?.kind === 'done' ? end.call : undefined;
+    await this.repository.updateStep(tx, run.tenantId, run.id, row.seq, {
+      status: end.status,
+      input: call?.input ?? null,
+      output: end.output ?? null,
+      idempotencyKey: call?.idempotencyKey ?? null,
+      promptVersionId: call?.promptVersionId ?? null,
+      error: null,
+      errorKind: null,
+      finishedAt,
+    });
+    for (const usage of call?.usage ?? []) {
+      await this.repository.recordUsage(tx, {
+        tenantId: run.tenantId,
+        clientId: run.clientId,
+        agentId: run.agentId,
+        flowId: run.flowId,
+        runId: run.id,
+        stepId: `${step.id}#${String(row.seq)}`,
+        attemptGroup: run.attemptGroup,
+        promptVersionId: call?.promptVersionId ?? null,
+        ...usage,
+      });
+    }
+    const outputs = {
+      ...run.outputs,
+      [step.id]: {
+        status: end.status,
+        ...(end.output === undefined ? {} : { output: end.output }),
+      },
+    };
+    const next = nextStep(definition, step.id, end.outcome, run.iterations);
+    const base = {
+      outputs,
+      vars: end.vars ?? run.vars,
+      waitingType: null,
+      waitingKey: null,
+      wakeAt: null,
+    };
+    if (next.kind !== 'run') {
+      await this.repository.updateRun(tx, run.tenantId, run.id, base);
+      await this.close(tx, run, ...closing(next));
+      return undefined;
+    }
+    return this.repository.updateRun(tx, run.tenantId, run.id, {
+      ...base,
+      cursor: next.stepId,
+      iterations: next.loopCounters,
+    });
+  }
+
+  private async close(
+    tx: Tx,
+    run: RunRow,
+    status: FlowRunStatus,
+    error: string | null,
+  ): Promise<void> {
+    await this.repository.updateRun(tx, run.tenantId, run.id, {
+      status,
+      error,
+      finishedAt: new Date(),
+      lockedBy: null,
+      lockedUntil: null,
+      wakeAt: null,
+      waitingType: null,
+      waitingKey: null,
+    });
+    this.metrics.runsFinished.inc({ status });
+    if (status === 'failed') {
+      this.logger.warn({ runId: run.id, tenantId: run.tenantId, error }, 'flow run failed');
+    }
+  }
+
+  private async finish(run: RunRow, status: FlowRunStatus, error: string | null) {
+    await withTenant(this.db, run.tenantId, (tx) => this.close(tx, run, status, error));
+  }
+}
+
+function closing(next: Exclude<NextStep, { kind: 'run' }>): [FlowRunStatus, string | null] {
+  return next.kind === 'end' ? [next.status, null] : ['failed', next.reason];
+}
+
+const isUnfinished = (status: string) => status === 'running' || status === 'waiting';
+
+function isPermanent(error: unknown): boolean {
+  return error instanceof Error && error.name === 'PermanentStepError';
+}
+
+export function scopeOf(run: RunRow): ExpressionScope {
+  return {
+    event: run.triggerEvent,
+    steps: run.outputs as ExpressionScope['steps'],
+    vars: run.vars,
+    run: {
+      id: run.id,
+      flowId: run.flowId,
+      version: run.version,
+      tenantId: run.tenantId,
+      clientId: run.clientId,
+      agentId: run.agentId,
+    },
+  };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message.slice(0, 1000) : String(error).slice(0, 1000);
+}
+
+export type { LoopCounters };
