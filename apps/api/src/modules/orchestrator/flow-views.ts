@@ -34,6 +34,9 @@ export const runView = (row: RunRow) => ({
   queuedAt: row.queuedAt.toISOString(),
   startedAt: iso(row.startedAt),
   finishedAt: iso(row.finishedAt),
+  wakeAt: iso(row.wakeAt),
+  waitingFor: row.waitingType,
+  deadlineAt: iso(row.deadlineAt),
 });
 
 export const runDetail = (row: RunRow, steps: StepRow[]) => ({

@@ -1,5 +1,23 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+} from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ZodValidationPipe } from 'nestjs-zod';
 import { TenantParams } from '../../platform/http/params';
 import { authOf, Authorize, requestMeta, type AuthenticatedRequest } from '../iam/auth.guard';
@@ -16,6 +34,7 @@ import {
   FlowListDto,
   FlowParams,
   InstallBody,
+  RenameFlowBody,
   InstallParams,
   RunDetailDto,
   RunDto,
@@ -106,6 +125,34 @@ export class FlowsController {
   ) {
     const { flow, versions } = await this.flows.get(authOf(r), p.tenantId, p.flowId);
     return { ...flowView(flow), versions: versions.map(versionView) };
+  }
+
+  @Patch(':flowId')
+  @Authorize('flows:write')
+  @ApiOperation({ summary: 'Rename a flow (definitions change through new versions)' })
+  @ApiOkResponse({ type: FlowDto })
+  async rename(
+    @Param(new ZodValidationPipe(FlowParams)) p: FlowParams,
+    @Body(new ZodValidationPipe(RenameFlowBody)) body: RenameFlowBody,
+    @Req() r: AuthenticatedRequest,
+  ) {
+    return flowView(
+      await this.flows.rename(authOf(r), p.tenantId, p.flowId, body.name, requestMeta(r)),
+    );
+  }
+
+  @Delete(':flowId')
+  @HttpCode(204)
+  @Authorize('flows:write')
+  @ApiOperation({
+    summary: 'Delete an inactive flow with no runs in progress (its versions and runs go too)',
+  })
+  @ApiNoContentResponse()
+  async remove(
+    @Param(new ZodValidationPipe(FlowParams)) p: FlowParams,
+    @Req() r: AuthenticatedRequest,
+  ): Promise<void> {
+    await this.flows.remove(authOf(r), p.tenantId, p.flowId, requestMeta(r));
   }
 
   @Post(':flowId/versions')

@@ -1,5 +1,5 @@
-import { clients, flowRuns, flowRunSteps, flows, flowVersions, type Tx } from '@maxai/db';
-import { and, desc, eq, gte, lt, max } from 'drizzle-orm';
+import { clients, flowRuns, flowRunSteps, flows, flowVersions, onlyRow, type Tx } from '@maxai/db';
+import { and, desc, eq, gte, lt, max, notInArray } from 'drizzle-orm';
 import type { FlowRow, FlowVersionRow, RunRow, StepRow } from './runtime/runs.repository';
 
 export interface RunFilter {
@@ -15,9 +15,7 @@ export interface RunFilter {
 /** The flows API's SQL (the run engine's is in runtime/runs.repository.ts). */
 export class FlowsRepository {
   async insertFlow(tx: Tx, row: typeof flows.$inferInsert): Promise<FlowRow> {
-    const [inserted] = await tx.insert(flows).values(row).returning();
-    if (!inserted) throw new Error('insert returned no row');
-    return inserted;
+    return onlyRow(await tx.insert(flows).values(row).returning(), 'the inserted row');
   }
 
   async clientExists(tx: Tx, tenantId: string, clientId: string): Promise<boolean> {
@@ -45,17 +43,33 @@ export class FlowsRepository {
     tenantId: string,
     id: string,
     changes: Partial<typeof flows.$inferInsert>,
-  ): Promise<FlowRow | undefined> {
-    const [row] = await tx
+  ): Promise<FlowRow> {
+    const rows = await tx
       .update(flows)
       .set({ ...changes, updatedAt: new Date() })
       .where(and(eq(flows.tenantId, tenantId), eq(flows.id, id)))
       .returning();
-    return row;
+    return onlyRow(rows, 'the updated flow');
   }
 
   async deleteFlow(tx: Tx, tenantId: string, id: string): Promise<void> {
     await tx.delete(flows).where(and(eq(flows.tenantId, tenantId), eq(flows.id, id)));
+  }
+
+  /** Whether any of a flow's runs has not ended (queued, running, waiting). */
+  async hasUnfinishedRuns(tx: Tx, tenantId: string, flowId: string): Promise<boolean> {
+    const rows = await tx
+      .select({ id: flowRuns.id })
+      .from(flowRuns)
+      .where(
+        and(
+          eq(flowRuns.tenantId, tenantId),
+          eq(flowRuns.flowId, flowId),
+          notInArray(flowRuns.status, ['completed', 'failed', 'cancelled', 'timed_out']),
+        ),
+      )
+      .limit(1);
+    return rows.length > 0;
   }
 
   async latestVersion(tx: Tx, tenantId: string, flowId: string): Promise<number> {
@@ -67,9 +81,7 @@ export class FlowsRepository {
   }
 
   async insertVersion(tx: Tx, row: typeof flowVersions.$inferInsert): Promise<FlowVersionRow> {
-    const [inserted] = await tx.insert(flowVersions).values(row).returning();
-    if (!inserted) throw new Error('insert returned no row');
-    return inserted;
+    return onlyRow(await tx.insert(flowVersions).values(row).returning(), 'the inserted row');
   }
 
   versions(tx: Tx, tenantId: string, flowId: string): Promise<FlowVersionRow[]> {
@@ -112,13 +124,13 @@ export class FlowsRepository {
     tenantId: string,
     id: string,
     changes: Partial<typeof flowRuns.$inferInsert>,
-  ): Promise<RunRow | undefined> {
-    const [row] = await tx
+  ): Promise<RunRow> {
+    const rows = await tx
       .update(flowRuns)
       .set(changes)
       .where(and(eq(flowRuns.tenantId, tenantId), eq(flowRuns.id, id)))
       .returning();
-    return row;
+    return onlyRow(rows, 'the updated run');
   }
 
   steps(tx: Tx, tenantId: string, runId: string): Promise<StepRow[]> {

@@ -176,7 +176,7 @@ export class FlowsService {
         changes: { version, previous: flow.activeVersion },
         ...meta,
       });
-      return updated ?? flow;
+      return updated;
     });
   }
 
@@ -194,7 +194,57 @@ export class FlowsService {
         changes: { previous: flow.activeVersion },
         ...meta,
       });
-      return updated ?? flow;
+      return updated;
+    });
+  }
+
+  async rename(
+    caller: Authenticated,
+    tenantId: string,
+    flowId: string,
+    name: string,
+    meta: RequestMeta,
+  ): Promise<FlowRow> {
+    return withTenant(this.db, tenantId, async (tx) => {
+      const flow = await this.visibleFlow(tx, caller, tenantId, flowId, 'flows:write');
+      const updated = await this.repository.updateFlow(tx, tenantId, flowId, { name });
+      await this.audit.record(tx, {
+        tenantId,
+        actor: caller.actor,
+        action: 'flow.renamed',
+        target: { type: 'flow', id: flowId },
+        changes: { name, previous: flow.name },
+        ...meta,
+      });
+      return updated;
+    });
+  }
+
+  /**
+   * Deletes a flow with its versions and run history. Refused while it is active or has runs in
+   * progress: deactivate it and let (or make) them end first. Usage events stay (billing).
+   */
+  async remove(caller: Authenticated, tenantId: string, flowId: string, meta: RequestMeta) {
+    await withTenant(this.db, tenantId, async (tx) => {
+      const flow = await this.visibleFlow(tx, caller, tenantId, flowId, 'flows:write');
+      if (flow.activeVersion !== null) {
+        throw new ProblemError('conflict', 'The flow is active: deactivate it first.');
+      }
+      if (await this.repository.hasUnfinishedRuns(tx, tenantId, flowId)) {
+        throw new ProblemError(
+          'conflict',
+          'The flow has runs in progress: let them end or cancel them first.',
+        );
+      }
+      await this.repository.deleteFlow(tx, tenantId, flowId);
+      await this.audit.record(tx, {
+        tenantId,
+        actor: caller.actor,
+        action: 'flow.deleted',
+        target: { type: 'flow', id: flowId },
+        changes: { name: flow.name },
+        ...meta,
+      });
     });
   }
 
@@ -295,7 +345,7 @@ export class FlowsService {
         target: { type: 'flow_run', id: runId },
         ...meta,
       });
-      return updated ?? run;
+      return updated;
     });
   }
 
@@ -333,7 +383,7 @@ export class FlowsService {
         changes: { fromStep: run.cursor, attemptGroup: run.attemptGroup + 1 },
         ...meta,
       });
-      return updated ?? run;
+      return updated;
     });
     this.scheduler.wake();
     return rerun;

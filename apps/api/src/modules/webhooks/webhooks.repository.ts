@@ -1,6 +1,7 @@
 import {
   agents,
   externalIds,
+  onlyRow,
   webhookDeliveries,
   webhookEndpoints,
   withSystem,
@@ -60,9 +61,7 @@ export class WebhooksRepository {
   }
 
   async insertEndpoint(tx: Tx, row: NewWebhookEndpointRow): Promise<WebhookEndpointRow> {
-    const [inserted] = await tx.insert(webhookEndpoints).values(row).returning();
-    if (!inserted) throw new Error('insert returned no row');
-    return inserted;
+    return onlyRow(await tx.insert(webhookEndpoints).values(row).returning(), 'the inserted row');
   }
 
   async endpoint(tx: Tx, tenantId: string, id: string): Promise<WebhookEndpointRow | undefined> {
@@ -118,23 +117,24 @@ export class WebhooksRepository {
     tx: Tx,
     row: NewWebhookDeliveryRow,
   ): Promise<{ id: string; inserted: boolean }> {
-    const [stored] = await tx
-      .insert(webhookDeliveries)
-      .values(row)
-      .onConflictDoUpdate({
-        target: [
-          webhookDeliveries.tenantId,
-          webhookDeliveries.provider,
-          webhookDeliveries.providerEventId,
-        ],
-        set: {
-          duplicateCount: sql`${webhookDeliveries.duplicateCount} + 1`,
-          lastDuplicateAt: sql`now()`,
-        },
-      })
-      .returning({ id: webhookDeliveries.id, inserted: sql<boolean>`(xmax = 0)` });
-    if (!stored) throw new Error('upsert returned no row');
-    return stored;
+    return onlyRow(
+      await tx
+        .insert(webhookDeliveries)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [
+            webhookDeliveries.tenantId,
+            webhookDeliveries.provider,
+            webhookDeliveries.providerEventId,
+          ],
+          set: {
+            duplicateCount: sql`${webhookDeliveries.duplicateCount} + 1`,
+            lastDuplicateAt: sql`now()`,
+          },
+        })
+        .returning({ id: webhookDeliveries.id, inserted: sql<boolean>`(xmax = 0)` }),
+      'the upserted row',
+    );
   }
 
   deliveries(
@@ -245,9 +245,7 @@ export class WebhooksRepository {
   }
 
   async insertExternalId(tx: Tx, row: typeof externalIds.$inferInsert): Promise<ExternalIdRow> {
-    const [inserted] = await tx.insert(externalIds).values(row).returning();
-    if (!inserted) throw new Error('insert returned no row');
-    return inserted;
+    return onlyRow(await tx.insert(externalIds).values(row).returning(), 'the inserted row');
   }
 
   externalIds(tx: Tx, tenantId: string, clientId?: string): Promise<ExternalIdRow[]> {

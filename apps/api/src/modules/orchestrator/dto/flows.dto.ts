@@ -50,6 +50,9 @@ export class CreateFlowBody extends createZodDto(
     })
     .refine(oneDefinition, ONE_DEFINITION),
 ) {}
+export class RenameFlowBody extends createZodDto(
+  z.object({ name: z.string().trim().min(1).max(200).meta({ example: 'After-hours replies' }) }),
+) {}
 export class AddVersionBody extends createZodDto(
   z.object({
     changeNote: z.string().max(1000).optional().meta({ example: 'Shorter reply' }),
@@ -157,6 +160,16 @@ const runView = z.object({
   queuedAt: z.iso.datetime(),
   startedAt: z.iso.datetime().nullable(),
   finishedAt: z.iso.datetime().nullable(),
+  wakeAt: z.iso
+    .datetime()
+    .nullable()
+    .describe('When a waiting run wakes (delay, or a wait’s timeout)'),
+  waitingFor: z
+    .string()
+    .nullable()
+    .describe('What a waiting run waits for: an event type, or an n8n callback')
+    .meta({ example: 'maxai.messaging.sms.received' }),
+  deadlineAt: z.iso.datetime().nullable().describe('The run times out then (timeoutSeconds)'),
 });
 export class RunDto extends createZodDto(runView) {}
 export class RunPageDto extends createZodDto(
