@@ -244,13 +244,27 @@ describe('flows API', () => {
     await api.post(`${base}/flows/${theirs.id}/deactivate`, {});
   });
 
-  it('dry-runs without stubs, refuses an invalid one, and installs a template without activating it', async () => {
+  it('dry-runs with and without stubs, refuses an invalid one, and installs a template without activating it', async () => {
     const dry = await api.post(`${base}/flows/dry-run`, {
       definition: quick,
       event: { type: PING, data: { n: 7 } },
     });
     expect(dry.statusCode, dry.body).toBe(200);
     expect(dry.json()).toMatchObject({ matched: true });
+    const stubbed = await api.post(`${base}/flows/dry-run`, {
+      clientId,
+      definition: definition([
+        { id: 'look', type: 'crm.get_contact', inputs: { contactId: '=event.data.contact' } },
+        { id: 'use', type: 'set_vars', vars: { name: '=steps.look.output.name' } },
+      ]),
+      event: { type: PING, data: { contact: 'c-1' } },
+      stubs: { look: { name: 'Ada' } },
+    });
+    expect(stubbed.statusCode, stubbed.body).toBe(200);
+    expect(stubbed.json()).toMatchObject({
+      steps: [{ id: 'look', output: { name: 'Ada' } }, { id: 'use' }],
+      warnings: [expect.objectContaining({ pointer: expect.stringContaining('/steps/0') })],
+    });
     const invalidDry = await api.post(`${base}/flows/dry-run`, {
       definition: definition([{ id: 'x', type: 'warp' }]),
       event: { type: PING, data: {} },

@@ -278,10 +278,9 @@ export class FlowRunsController {
       limit: q.limit,
       cursor: q.cursor,
     });
-    return {
-      data: rows.map(runView),
-      nextCursor: rows.length === q.limit ? (rows.at(-1)?.id ?? null) : null,
-    };
+    // A full page may have more after it; a short one is the last.
+    const last = rows.at(q.limit - 1);
+    return { data: rows.map(runView), nextCursor: last ? last.id : null };
   }
 
   @Get(':runId')

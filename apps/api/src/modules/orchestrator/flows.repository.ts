@@ -1,5 +1,5 @@
 import { clients, flowRuns, flowRunSteps, flows, flowVersions, onlyRow, type Tx } from '@maxai/db';
-import { and, desc, eq, gte, lt, max, notInArray } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, notInArray, sql } from 'drizzle-orm';
 import type { FlowRow, FlowVersionRow, RunRow, StepRow } from './runtime/runs.repository';
 
 export interface RunFilter {
@@ -73,11 +73,11 @@ export class FlowsRepository {
   }
 
   async latestVersion(tx: Tx, tenantId: string, flowId: string): Promise<number> {
-    const [row] = await tx
-      .select({ latest: max(flowVersions.version) })
+    const rows = await tx
+      .select({ latest: sql<number>`coalesce(max(${flowVersions.version}), 0)::int` })
       .from(flowVersions)
       .where(and(eq(flowVersions.tenantId, tenantId), eq(flowVersions.flowId, flowId)));
-    return row?.latest ?? 0;
+    return onlyRow(rows, 'the latest version').latest;
   }
 
   async insertVersion(tx: Tx, row: typeof flowVersions.$inferInsert): Promise<FlowVersionRow> {
