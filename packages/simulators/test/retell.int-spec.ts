@@ -360,6 +360,95 @@ describe('Retell simulator: call scenarios and webhooks', () => {
     expect((await control('/calls/nope/progress', {})).status).toBe(404);
   });
 
+  it('rings an inbound call to a workspace number: missed (no answer, busy), voicemail, answered', async () => {
+    const { agent } = await agentAndCall();
+    const caller = '+14155550123';
+    const ring = (body: object) => control('/calls/inbound', body);
+    const inbound = await ring({ from: caller, to: phoneNumber, agentId: agent.agent_id });
+    expect(inbound.status).toBe(201);
+    expect(inbound.body).toMatchObject({
+      call_type: 'phone_call',
+      call_status: 'registered',
+      direction: 'inbound',
+      from_number: caller,
+      to_number: phoneNumber,
+      agent_id: agent.agent_id,
+      metadata: {},
+    });
+    const id = String(inbound.body.call_id);
+    expect((await api('GET', `/v2/get-call/${id}`)).body).toMatchObject({ direction: 'inbound' });
+    const missed = await control(`/calls/${id}/progress`, { outcome: 'no_answer' });
+    const [ended] = (missed.body.webhooks as SentWebhook[]).map(
+      (w) => JSON.parse(w.body) as { event: string; call: Json },
+    );
+    expect(ended).toMatchObject({
+      event: 'call_ended',
+      call: {
+        direction: 'inbound',
+        from_number: caller,
+        call_status: 'not_connected',
+        disconnection_reason: 'dial_no_answer',
+      },
+    });
+    const busy = await ring({ from: caller, to: phoneNumber, agentId: agent.agent_id });
+    const declined = await control(`/calls/${String(busy.body.call_id)}/progress`, {
+      outcome: 'no_answer',
+      disconnectionReason: 'dial_busy',
+      webhooks: false,
+    });
+    expect(declined.body.call).toMatchObject({ disconnection_reason: 'dial_busy' });
+
+    const boxed = await ring({ from: caller, to: phoneNumber, agentId: agent.agent_id });
+    const voicemail = await control(`/calls/${String(boxed.body.call_id)}/progress`, {
+      outcome: 'voicemail',
+      durationMs: 20_000,
+    });
+    const events = (voicemail.body.webhooks as SentWebhook[]).map(
+      (w) => JSON.parse(w.body) as { event: string; call: Json },
+    );
+    expect(events.map((e) => e.event)).toEqual(['call_started', 'call_ended', 'call_analyzed']);
+    expect(events[1]?.call).toMatchObject({
+      call_status: 'ended',
+      disconnection_reason: 'voicemail_reached',
+      transcript: expect.stringContaining('voicemail'),
+    });
+    expect(events[2]?.call.call_analysis).toMatchObject({
+      in_voicemail: true,
+      call_successful: false,
+    });
+
+    const booked = await ring({ from: caller, to: phoneNumber, agentId: agent.agent_id });
+    const answered = await control(`/calls/${String(booked.body.call_id)}/progress`, {
+      analysis: { custom_analysis_data: { intent: 'book_appointment' } },
+    });
+    const analyzed = (answered.body.webhooks as SentWebhook[]).at(-1)!;
+    expect(JSON.parse(analyzed.body)).toMatchObject({
+      event: 'call_analyzed',
+      call: {
+        direction: 'inbound',
+        from_number: caller,
+        call_analysis: {
+          in_voicemail: false,
+          custom_analysis_data: { intent: 'book_appointment' },
+        },
+      },
+    });
+
+    expect((await ring({ from: caller, to: '+14155550999', agentId: agent.agent_id })).status).toBe(
+      400,
+    );
+    expect((await ring({ from: 'nope', to: phoneNumber, agentId: agent.agent_id })).status).toBe(
+      400,
+    );
+    expect((await ring({ from: caller, to: phoneNumber })).status).toBe(400);
+    const other = await control('/workspaces', { numbers: ['+14155550777'] });
+    expect((await ring({ from: caller, to: '+14155550777', agentId: agent.agent_id })).status).toBe(
+      400,
+    );
+    expect(other.status).toBe(201);
+    expect((await control('/calls/inbound')).status).toBe(400);
+  });
+
   it('re-sends one event on demand', async () => {
     const { call } = await agentAndCall();
     const id = String(call.call_id);

@@ -215,6 +215,7 @@ describe('retellWebhooks.normalize', () => {
           data: {
             ...parties,
             callId: 'Rk3vT8mYq2LbN6pXw4Zc9sHd1fGj7aQe',
+            direction: 'inbound',
             summary: 'The caller asked to book a cleaning on December 1st at 3 pm.',
             sentiment: 'positive',
             successful: true,
@@ -318,6 +319,7 @@ describe('retellWebhooks.normalize', () => {
       callId: 'c1',
       from: '',
       to: '',
+      direction: 'inbound',
       summary: 'Short.',
       custom: {},
     });
@@ -428,8 +430,18 @@ describe('the Retell simulator’s signed webhooks verify and normalize', () => 
         },
       ],
     });
+    // The analysis says which way the call went: an outbound call's customer is `to`.
     expect(results[2]).toMatchObject({
-      events: [{ data: { successful: true, custom: { intent: 'book_appointment' } } }],
+      events: [
+        {
+          data: {
+            direction: 'outbound',
+            to: '+14155550199',
+            successful: true,
+            custom: { intent: 'book_appointment' },
+          },
+        },
+      ],
     });
   });
 

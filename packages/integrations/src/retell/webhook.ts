@@ -106,6 +106,9 @@ function normalizeRetell(request: InboundWebhook): NormalizationResult {
     agentExternalId: agentId,
     from: text(call.from_number) ?? '',
     to: text(call.to_number) ?? '',
+    // A web call has no direction; like the voice adapter, we count it as inbound. The analyzed
+    // event carries it too: who the customer is (from or to) depends on it.
+    direction: call.direction === 'outbound' ? 'outbound' : 'inbound',
   };
   let normalized: NormalizedEvent;
   if (maxaiType === 'maxai.voice.call.analyzed') {
@@ -141,8 +144,6 @@ function lifecycleData(parties: JsonObject, call: JsonObject, ended: boolean): J
   const reason = text(call.disconnection_reason);
   return compact({
     ...parties,
-    // A web call has no direction; like the voice adapter, we count it as inbound.
-    direction: call.direction === 'outbound' ? 'outbound' : 'inbound',
     callType: text(call.call_type),
     startedAt: isoFromMs(startMs),
     metadata: isObject(call.metadata) ? call.metadata : undefined,

@@ -79,11 +79,11 @@ const callParties = {
   // A web call has no phone numbers: from and to are then empty.
   from: str,
   to: str,
+  direction: { type: 'string', enum: ['inbound', 'outbound'] },
 };
 
 const callLifecycle = {
   ...callParties,
-  direction: { type: 'string', enum: ['inbound', 'outbound'] },
   callType: str,
   startedAt: time,
   endedAt: time,

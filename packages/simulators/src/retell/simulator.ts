@@ -69,8 +69,9 @@ function id(prefix: string, bytes = 13): string {
  * Retell AI, the subset the adapter calls (docs.retellai.com/api-references): a Retell LLM
  * holding the prompt, an agent whose `response_engine` references it, outbound phone calls and
  * call details. `Authorization: Bearer <api key>`; objects are scoped to the key's workspace.
- * The control API moves calls on (answered → ended, or not connected with `dial_no_answer`) and
- * posts `call_started` / `call_ended` / `call_analyzed` webhooks signed with the API key.
+ * The control API rings inbound calls to a workspace number, moves calls on (answered → ended,
+ * voicemail reached, or not connected with `dial_no_answer`) and posts `call_started` /
+ * `call_ended` / `call_analyzed` webhooks signed with the API key.
  */
 export function retellSimulator(): VendorSimulator {
   const workspaces = new Map<string, Workspace>();
@@ -324,15 +325,57 @@ export function retellSimulator(): VendorSimulator {
       }));
 
       /**
+       * A call comes in to a workspace number: `{ from, to, agentId, metadata? }` registers it as
+       * Retell does for the number's inbound agent (`direction: inbound`, the caller in
+       * `from_number`); `/calls/:id/progress` then moves it on.
+       */
+      app.post<{
+        Body: { from?: string; to?: string; agentId?: string; metadata?: Json } | undefined;
+      }>('/calls/inbound', async (request, reply) => {
+        const input = request.body ?? {};
+        const workspace = [...workspaces.values()].find((w) => input.to && w.numbers.has(input.to));
+        if (!workspace || !input.to) {
+          return reply.code(400).send({ error: "'to' must be a number of a workspace" });
+        }
+        if (!input.from || !E164.test(input.from)) {
+          return reply.code(400).send({ error: "'from' must be E.164" });
+        }
+        const agent = input.agentId ? agents.get(input.agentId) : undefined;
+        if (agent?.owner !== workspace.apiKey) {
+          return reply.code(400).send({ error: "'agentId' must be an agent of that workspace" });
+        }
+        const call: Call = {
+          owner: workspace.apiKey,
+          body: {
+            call_type: 'phone_call',
+            call_id: randomBytes(16).toString('hex'),
+            agent_id: agent.body.agent_id,
+            agent_version: 0,
+            agent_name: agent.body.agent_name,
+            call_status: 'registered',
+            direction: 'inbound',
+            from_number: input.from,
+            to_number: input.to,
+            metadata: input.metadata ?? {},
+            retell_llm_dynamic_variables: {},
+          },
+        };
+        calls.set(call.body.call_id, call);
+        return reply.code(201).send(call.body);
+      });
+
+      /**
        * Moves a call on. `answered`: ongoing → ended after `durationMs`, with transcript,
        * recording, cost and analysis (call_started, call_ended, call_analyzed); `ongoing`: only
-       * connected (call_started); `no_answer`: not connected, `dial_no_answer` (call_ended).
+       * connected (call_started); `voicemail`: connected to a voicemail box, ended with
+       * `voicemail_reached` and analysed `in_voicemail`; `no_answer`: not connected,
+       * `dial_no_answer` unless `disconnectionReason` names another (call_ended).
        */
       app.post<{
         Params: { id: string };
         Body:
           | {
-              outcome?: 'answered' | 'ongoing' | 'no_answer';
+              outcome?: 'answered' | 'ongoing' | 'voicemail' | 'no_answer';
               durationMs?: number;
               transcript?: string;
               disconnectionReason?: string;
@@ -346,8 +389,10 @@ export function retellSimulator(): VendorSimulator {
         if (!call) return reply.code(404).send({ error: 'unknown call' });
         const input = request.body ?? {};
         const outcome = input.outcome ?? 'answered';
-        if (!['answered', 'ongoing', 'no_answer'].includes(outcome)) {
-          return reply.code(400).send({ error: 'outcome: answered | ongoing | no_answer' });
+        if (!['answered', 'ongoing', 'voicemail', 'no_answer'].includes(outcome)) {
+          return reply
+            .code(400)
+            .send({ error: 'outcome: answered | ongoing | voicemail | no_answer' });
         }
         if (call.body.call_status !== 'registered' && call.body.call_status !== 'ongoing') {
           return reply.code(409).send({ error: `call already ${call.body.call_status}` });
@@ -361,7 +406,7 @@ export function retellSimulator(): VendorSimulator {
             start_timestamp: now,
             end_timestamp: now,
             duration_ms: 0,
-            disconnection_reason: 'dial_no_answer',
+            disconnection_reason: input.disconnectionReason ?? 'dial_no_answer',
             transcript: '',
             call_cost: cost(0),
           });
@@ -372,26 +417,32 @@ export function retellSimulator(): VendorSimulator {
             Object.assign(call.body, { call_status: 'ongoing', start_timestamp: now - durationMs });
             events.push(['call_started', structuredClone(call.body)]);
           }
-          if (outcome === 'answered') {
+          if (outcome === 'answered' || outcome === 'voicemail') {
             const start = call.body.start_timestamp as number;
             const end = now;
             const durationMs = end - start;
+            const voicemail = outcome === 'voicemail';
             Object.assign(call.body, {
               call_status: 'ended',
               end_timestamp: end,
               duration_ms: durationMs,
-              disconnection_reason: input.disconnectionReason ?? 'user_hangup',
+              disconnection_reason:
+                input.disconnectionReason ?? (voicemail ? 'voicemail_reached' : 'user_hangup'),
               transcript:
                 input.transcript ??
-                'Agent: Hi, thanks for calling. How can I help?\nUser: I would like to book an appointment.\n',
+                (voicemail
+                  ? 'User: You have reached the voicemail of this number. Please leave a message.\n'
+                  : 'Agent: Hi, thanks for calling. How can I help?\nUser: I would like to book an appointment.\n'),
               recording_url: `https://retell-sim.invalid/recordings/${call.body.call_id}.wav`,
               public_log_url: `https://retell-sim.invalid/logs/${call.body.call_id}.txt`,
               call_cost: cost(durationMs),
               call_analysis: {
-                call_summary: 'The caller asked to book an appointment.',
-                in_voicemail: false,
-                user_sentiment: 'Positive',
-                call_successful: true,
+                call_summary: voicemail
+                  ? 'The call reached a voicemail box.'
+                  : 'The caller asked to book an appointment.',
+                in_voicemail: voicemail,
+                user_sentiment: voicemail ? 'Neutral' : 'Positive',
+                call_successful: !voicemail,
                 custom_analysis_data: {},
                 ...input.analysis,
               },
