@@ -19,6 +19,9 @@ import { ConnectionBudget } from '../src/modules/orchestrator/runtime/connection
 import { PlatformStepServices } from '../src/modules/orchestrator/runtime/platform-step-services';
 import { scopeOf } from '../src/modules/orchestrator/runtime/run-executor';
 import { RunsRepository, type RunRow } from '../src/modules/orchestrator/runtime/runs.repository';
+import { FlowTriggers } from '../src/modules/orchestrator/runtime/flow-triggers';
+import type { CloudEvent } from '../src/modules/events/events.service';
+import { PrincipalCache } from '../src/modules/iam/principal-cache';
 import {
   executeCall,
   PermanentStepError,
@@ -38,6 +41,7 @@ import {
 import { freePort } from './support/free-port';
 import { promptUrl } from './support/prompts';
 import { startTestApp, type TestApp } from './support/test-app';
+import { waitFor } from './support/waiting';
 
 /**
  * Every kind of call step, executed by the runtime's `executeCall` with the platform's own
@@ -329,6 +333,26 @@ describe('flow call steps against the provider simulators', () => {
         id: callId,
         toNumber: '+14155550123',
       });
+    });
+
+    it('passes a failed token refresh through as the provider’s (retryable) error', async () => {
+      await withTenant(db, owner.tenantId, (tx) =>
+        tx
+          .update(connections)
+          .set({ accessExpiresAt: new Date(Date.now() - 1000) })
+          .where(eq(connections.id, ids.calendar!)),
+      );
+      await t.app.get(PrincipalCache).invalidate('all');
+      sim.context.faults.add({ vendor: 'google', pathIncludes: '/token', status: 503 });
+      const services = t.app.get(PlatformStepServices);
+      const scope = { tenantId: owner.tenantId };
+      const error = await rejection(services.ports(scope, ['calendar']));
+      expect(error).toBeInstanceOf(ProviderError);
+      expect(error).toMatchObject({ kind: 'transient', retryable: true });
+      sim.context.faults.clear();
+      expect((await services.ports(scope, ['calendar'])).bound).toEqual([
+        { connectionId: ids.calendar, provider: 'calendar' },
+      ]);
     });
 
     it('refuses a step whose port has no binding at the run’s scope, at once', async () => {
@@ -789,6 +813,86 @@ describe('flow call steps against the provider simulators', () => {
       const error = await rejection(done(delegate('callback', 'fire-and-forget')));
       expect(error).toBeInstanceOf(PermanentStepError);
       expect(error.message).toBe('n8n accepted the workflow without an execution id');
+    });
+
+    it('callback, end to end: the run waits, n8n’s signed callback resumes it with the result', async () => {
+      await control('n8n/workflows', {
+        path: 'enrich-e2e',
+        async: { output: { score: 87 }, answerExecutionId: true, delayMs: 1500 },
+        callbackSecret: 'callback-secret-0123456789',
+      });
+      const created = await api.post(`${base}/flows`, {
+        name: 'n8n callback',
+        definition: {
+          schemaVersion: 1,
+          name: 'n8n callback',
+          trigger: { events: ['maxai.test.enrich'] },
+          steps: [
+            {
+              id: 'delegate',
+              type: 'n8n.delegate',
+              workflow: 'enrich-e2e',
+              mode: 'callback',
+              timeoutSeconds: 600,
+              inputs: { payload: { lead: '=event.data.from' } },
+            },
+            {
+              id: 'keep',
+              type: 'set_vars',
+              vars: { score: '=steps.delegate.output.output.score' },
+            },
+          ],
+        },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const id = created.json<{ id: string }>().id;
+      expect((await api.post(`${base}/flows/${id}/activate`, { version: 1 })).statusCode).toBe(200);
+      const triggers = t.app.get(FlowTriggers);
+      const kick = (type: string, data?: unknown) =>
+        triggers.handle({
+          specversion: '1.0',
+          id: randomUUID(),
+          type,
+          source: '/test',
+          subject: null,
+          time: new Date().toISOString(),
+          datacontenttype: 'application/json',
+          tenantid: owner.tenantId,
+          clientid: null,
+          agentid: null,
+          correlationid: null,
+          data,
+        } as unknown as CloudEvent);
+      expect(await kick('maxai.test.enrich', { from: '+15550001111' })).toBe(1);
+      const runOf = async () =>
+        (await api.get(`${base}/flow-runs?flowId=${id}`)).json<{
+          data: { id: string; status: string }[];
+        }>().data[0];
+      const waiting = await waitFor(async () => {
+        const found = await runOf();
+        return found?.status === 'waiting' ? found : undefined;
+      });
+      // Callbacks of other executions (or without a body) do not resume it.
+      await kick('maxai.workflow.callback.received', { executionId: 'someone-else' });
+      await kick('maxai.workflow.callback.received');
+      expect((await runOf())!.status).toBe('waiting');
+      await waitFor(async () => ((await runOf())!.status === 'completed' ? true : undefined));
+      const detail = (await api.get(`${base}/flow-runs/${waiting.id}`)).json<{
+        steps: { stepId: string; output: unknown }[];
+      }>();
+      expect(detail.steps).toEqual([
+        expect.objectContaining({
+          stepId: 'delegate',
+          output: {
+            provider: 'n8n',
+            executionId: expect.stringMatching(/^\d+$/),
+            status: 'succeeded',
+            output: { score: 87 },
+          },
+        }),
+        expect.objectContaining({ stepId: 'keep', output: { score: 87 } }),
+      ]);
+      await api.post(`${base}/flows/${id}/deactivate`, {});
     });
   });
 });
