@@ -177,25 +177,29 @@ describe('flow triggers', () => {
       expect(await runs(forA)).toEqual([expect.objectContaining({ clientId: clientA, agentId })]);
     });
 
-    it('completes at once a run of a flow without steps', async () => {
-      const type = 'maxai.test.empty';
-      const flowId = await createFlow(definition(type, note));
-      // Validation refuses an empty flow; one stored before that rule still must not hang.
-      // (Versions are immutable to the application: changed as the database owner.)
-      const admin = new pg.Client({ connectionString: t.config.DATABASE_URL });
-      await admin.connect();
-      try {
-        await admin.query(
-          'update flow_versions set definition = $1 where tenant_id = $2 and flow_id = $3',
-          [definition(type, []), owner.tenantId, flowId],
-        );
-      } finally {
-        await admin.end();
-      }
-      expect(await triggers.handle(event(type, {}))).toBe(1);
-      const [created] = await runs(flowId);
-      expect(created).toMatchObject({ status: 'completed' });
-    });
+    // Rewrites a stored version as the database owner (the embedded database has no URL for one).
+    it.runIf(process.env.DATABASE_URL)(
+      'completes at once a run of a flow without steps',
+      async () => {
+        const type = 'maxai.test.empty';
+        const flowId = await createFlow(definition(type, note));
+        // Validation refuses an empty flow; one stored before that rule still must not hang.
+        // (Versions are immutable to the application: changed as the database owner.)
+        const admin = new pg.Client({ connectionString: t.config.DATABASE_URL });
+        await admin.connect();
+        try {
+          await admin.query(
+            'update flow_versions set definition = $1 where tenant_id = $2 and flow_id = $3',
+            [definition(type, []), owner.tenantId, flowId],
+          );
+        } finally {
+          await admin.end();
+        }
+        expect(await triggers.handle(event(type, {}))).toBe(1);
+        const [created] = await runs(flowId);
+        expect(created).toMatchObject({ status: 'completed' });
+      },
+    );
   });
 
   describe('resuming waiting runs', () => {
