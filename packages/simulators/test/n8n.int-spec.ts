@@ -85,6 +85,26 @@ describe('n8n simulator: Webhook node (docs.n8n.io webhook node)', () => {
     expect((await (await fetch(`${base}/_control/webhooks`)).json()) as unknown[]).toEqual([]);
   });
 
+  it('answers the execution id the callback carries, when the workflow responds with it', async () => {
+    await post('/_control/n8n/workflows', {
+      path: 'tracked',
+      async: { output: { ok: true }, answerExecutionId: true },
+    });
+    const answer = await post('/n8n/webhook/tracked', { callbackUrl: 'http://127.0.0.1:9/x' });
+    const { executionId } = answer.body as { executionId: string };
+    expect(executionId).toMatch(/^\d+$/);
+    let sent: { body: string }[] = [];
+    for (let i = 0; i < 50 && sent.length === 0; i += 1) {
+      await new Promise((r) => setTimeout(r, 20));
+      sent = (await (await fetch(`${base}/_control/webhooks`)).json()) as typeof sent;
+    }
+    expect(JSON.parse(sent[0]!.body)).toEqual({
+      executionId,
+      status: 'succeeded',
+      output: { ok: true },
+    });
+  });
+
   it('calls back signed with our scheme; reset cancels pending callbacks', async () => {
     await post('/_control/n8n/workflows', {
       path: 'bg',

@@ -14,8 +14,13 @@ export interface N8nWorkflowScript {
   path: string;
   /** Answer the caller with this JSON (and status), as a Respond to Webhook node would. */
   respond?: { status?: number; body: unknown };
-  /** Acknowledge, then call back with `{ executionId, status, output | error }`. */
-  async?: { output?: unknown; fail?: string; delayMs?: number };
+  /**
+   * Acknowledge, then call back with `{ executionId, status, output | error }`. `answerExecutionId`:
+   * the workflow starts with a Respond to Webhook node answering `{ executionId }` (n8n's
+   * `{{ $execution.id }}`) instead of "Respond: Immediately" — what a caller correlating the
+   * callback by execution id needs.
+   */
+  async?: { output?: unknown; fail?: string; delayMs?: number; answerExecutionId?: boolean };
   /** n8n "Header Auth" credential on the Webhook node. */
   headerAuth?: { name: string; value: string };
   /** Shared secret the callback is signed with (the connection's). */
@@ -113,7 +118,13 @@ export function n8nSimulator(): VendorSimulator {
         }, plan.delayMs ?? 0);
         pending.add(timer);
       }
-      return reply.code(200).send({ message: 'Workflow was started' });
+      return reply
+        .code(200)
+        .send(
+          plan.answerExecutionId
+            ? { executionId: execution.id }
+            : { message: 'Workflow was started' },
+        );
     }
     const respond = workflow.respond ?? { body: { message: 'Workflow was started' } };
     return reply.code(respond.status ?? 200).send(respond.body);

@@ -2,8 +2,8 @@ import type { Redis } from 'ioredis';
 import {
   RateLimiterMemory,
   RateLimiterRedis,
-  RateLimiterRes,
   type RateLimiterAbstract,
+  type RateLimiterRes,
 } from 'rate-limiter-flexible';
 
 /**
@@ -31,8 +31,9 @@ export class ConnectionBudget {
       await this.limiter.consume(connectionId);
       return null;
     } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      return Math.max(1, rejection.msBeforeNext);
+      // Always a RateLimiterRes: a Redis failure falls back to the in-memory insurance limiter,
+      // which only ever rejects with one.
+      return Math.max(1, (rejection as RateLimiterRes).msBeforeNext);
     }
   }
 }

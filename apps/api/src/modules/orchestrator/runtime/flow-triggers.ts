@@ -1,6 +1,6 @@
 import { withTenant, type Database, type Tx } from '@maxai/db';
 import type { Logger } from 'pino';
-import type { FlowDefinition } from '../definition/flow-types';
+import type { FlowDefinition, FlowStep } from '../definition/flow-types';
 import { firstStep, nextStep } from '../definition/sequencing';
 import { eventKeyOf, matchesTrigger, type FlowEvent } from '../definition/trigger';
 import type { CloudEvent } from '../../events/events.service';
@@ -92,7 +92,7 @@ export class FlowTriggers {
         continue;
       }
       if (JSON.stringify(key ?? null) !== run.waitingKey) continue;
-      await this.complete(tx, definition, run, step.id, event);
+      await this.complete(tx, definition, run, step, event);
     }
   }
 
@@ -101,13 +101,11 @@ export class FlowTriggers {
     tx: Tx,
     definition: FlowDefinition,
     run: RunRow,
-    stepId: string,
+    step: FlowStep,
     event: CloudEvent,
   ): Promise<void> {
-    const output =
-      stepId && definition.steps.find((s) => s.id === stepId)?.type === 'wait_for_event'
-        ? { event }
-        : event.data;
+    const stepId = step.id;
+    const output = step.type === 'wait_for_event' ? { event } : event.data;
     await this.repository.updateStep(tx, run.tenantId, run.id, run.stepSeq, {
       status: 'completed',
       output,

@@ -1,7 +1,8 @@
 import { ProviderError, type PortResult, type ProviderUsage } from '@maxai/core';
 import { withTenant, type Database } from '@maxai/db';
 import { hostAllowed } from '../definition/flow-facts';
-import type { FlowStep, PortName } from '../definition/flow-types';
+import type { FlowStep, N8nDelegateStep } from '../definition/flow-types';
+import { present } from '../definition/present';
 import type { StepPlan } from '../definition/step-plan';
 import type { ConnectionBudget } from './connection-budget';
 import type { RunRow, RunsRepository } from './runs.repository';
@@ -16,15 +17,17 @@ export interface UsageRow {
   reference: string | null;
 }
 
+interface CallDone {
+  kind: 'done';
+  input: Record<string, unknown>;
+  output: unknown;
+  idempotencyKey: string | null;
+  promptVersionId: string | null;
+  usage: UsageRow[];
+}
+
 export type CallResult =
-  | {
-      kind: 'done';
-      input: Record<string, unknown>;
-      output: unknown;
-      idempotencyKey: string | null;
-      promptVersionId: string | null;
-      usage: UsageRow[];
-    }
+  | CallDone
   /** The connection's budget is spent: run again after `waitMs`, without counting an attempt. */
   | { kind: 'throttled'; waitMs: number }
   /** Waiting for an event (n8n's callback). */
@@ -64,10 +67,9 @@ export async function executeCall(ctx: CallContext): Promise<CallResult> {
     case 'http.request':
       return httpRequest(ctx);
     case 'n8n.delegate':
-      return n8nDelegate(ctx);
+      return n8nDelegate(ctx, ctx.step);
     default:
-      if (spec.port === null) throw new PermanentStepError(`${ctx.step.type} has no port`);
-      return portCall(ctx, spec.port);
+      return portCall(ctx);
   }
 }
 
@@ -77,7 +79,7 @@ function done(
   idempotencyKey: string | null,
   promptVersionId: string | null,
   usage: UsageRow[],
-): CallResult {
+): CallDone {
   return { kind: 'done', input: ctx.plan.inputs, output, idempotencyKey, promptVersionId, usage };
 }
 
@@ -88,14 +90,15 @@ const scopeOf = (run: RunRow) => ({
 });
 
 /** Calls a port through the run's binding, within the connection's budget and the step's time. */
-async function portCall(ctx: CallContext, port: PortName): Promise<CallResult> {
+async function portCall(ctx: CallContext): Promise<CallResult> {
+  // Every port step of the catalogue names its port and has an invoke.
+  const port = present(ctx.plan.spec.port, `the port of ${ctx.step.type}`);
+  const invoke = present(ctx.plan.spec.invoke, `the invoke of ${ctx.step.type}`);
   const { ports, bound } = await ctx.services.ports(scopeOf(ctx.run), [port]);
   for (const connection of bound) {
     const waitMs = await ctx.budget.take(connection.connectionId);
     if (waitMs !== null) return { kind: 'throttled', waitMs };
   }
-  const invoke = ctx.plan.spec.invoke;
-  if (!invoke) throw new PermanentStepError(`${ctx.step.type} cannot execute`);
   const call = (options: { idempotencyKey?: string; signal: AbortSignal }) =>
     invoke(ports, ctx.plan.input, options);
   try {
@@ -131,7 +134,7 @@ async function portCall(ctx: CallContext, port: PortName): Promise<CallResult> {
 async function once(
   ctx: CallContext,
   effect: () => Promise<{ output: unknown; usage: UsageRow[] }>,
-): Promise<CallResult> {
+): Promise<CallDone> {
   const { run, step, idempotencyKey } = ctx;
   const earlier = await withTenant(ctx.db, run.tenantId, (tx) =>
     ctx.repository.beginSideEffect(tx, run.tenantId, idempotencyKey, run.id, step.id),
@@ -183,9 +186,12 @@ async function llmGenerate(ctx: CallContext): Promise<CallResult> {
     const waitMs = await ctx.budget.take(connection.connectionId);
     if (waitMs !== null) return { kind: 'throttled', waitMs };
   }
-  const llm = ports.llm;
-  if (!llm) throw new PermanentStepError('no llm adapter is bound for this run');
-  const messages = rendered.messages ?? [{ role: 'user' as const, content: rendered.text ?? '' }];
+  // ports() answers every port asked for, or throws.
+  const llm = present(ports.llm, 'the llm adapter');
+  // A chat prompt renders messages, a text prompt its text.
+  const messages = rendered.messages ?? [
+    { role: 'user' as const, content: present(rendered.text, 'the rendered text') },
+  ];
   const model = input.model?.id ?? rendered.model;
   if (!model) throw new PermanentStepError('the prompt names no model and the step gives none');
   const result = await withTimeout(ctx.timeoutMs, (signal) =>
@@ -270,7 +276,7 @@ interface N8nInput {
   payload: Record<string, unknown>;
 }
 
-async function n8nDelegate(ctx: CallContext): Promise<CallResult> {
+async function n8nDelegate(ctx: CallContext, step: N8nDelegateStep): Promise<CallResult> {
   const input = ctx.plan.input as N8nInput;
   const callbackUrl =
     input.mode === 'callback' ? await ctx.services.n8nCallbackUrl(ctx.run.tenantId) : undefined;
@@ -280,8 +286,7 @@ async function n8nDelegate(ctx: CallContext): Promise<CallResult> {
     );
   }
   const { ports } = await ctx.services.ports(scopeOf(ctx.run), ['workflow']);
-  const workflow = ports.workflow;
-  if (!workflow) throw new PermanentStepError('no workflow (n8n) adapter is bound for this run');
+  const workflow = present(ports.workflow, 'the workflow adapter');
   const result = await once(ctx, async () => {
     const res = await withTimeout(ctx.timeoutMs, (signal) =>
       workflow.trigger(
@@ -296,11 +301,14 @@ async function n8nDelegate(ctx: CallContext): Promise<CallResult> {
     );
     return { output: res.data, usage: usageOf(res) };
   });
-  if (result.kind !== 'done' || input.mode === 'sync') return result;
-  const executionId = (result.output as { executionId?: string } | null)?.executionId;
-  if (!executionId)
+  if (input.mode === 'sync') return result;
+  // The callback names n8n's execution: the workflow must answer its id (a Respond to Webhook
+  // node with `{{ $execution.id }}`). An in-doubt result has none either.
+  const executionId = (result.output as { executionId?: string }).executionId;
+  if (!executionId) {
     throw new PermanentStepError('n8n accepted the workflow without an execution id');
-  const timeoutSeconds = 'timeoutSeconds' in ctx.step ? (ctx.step.timeoutSeconds ?? 3600) : 3600;
+  }
+  const timeoutSeconds = step.timeoutSeconds ?? 3600;
   return { kind: 'waiting', event: N8N_CALLBACK_EVENT, key: executionId, timeoutSeconds };
 }
 
