@@ -76,23 +76,27 @@ export class FlowTriggers {
   }
 
   private async resumeWaiting(tx: Tx, event: CloudEvent, flowEvent: FlowEvent): Promise<void> {
-    const waiting = await this.repository.waitingRuns(tx, event.tenantid, event.type);
-    for (const run of waiting) {
-      const version = await this.repository.version(tx, run.tenantId, run.flowId, run.version);
+    for (const place of await this.repository.waitingPlaces(tx, event.tenantid, event.type)) {
+      const version = await this.repository.version(
+        tx,
+        event.tenantid,
+        place.flowId,
+        place.version,
+      );
       const definition = version?.definition as unknown as FlowDefinition | undefined;
-      const step = definition?.steps.find((s) => s.id === run.cursor);
+      const step = definition?.steps.find((s) => s.id === place.cursor);
       if (!definition || !step) continue;
-      let key: unknown;
-      try {
-        key =
-          step.type === 'wait_for_event'
-            ? await eventKeyOf(step, flowEvent)
-            : (event.data as { executionId?: unknown }).executionId;
-      } catch {
-        continue;
-      }
-      if (JSON.stringify(key ?? null) !== run.waitingKey) continue;
-      await this.complete(tx, definition, run, step, event);
+      const key = await awaitedKey(step, event, flowEvent);
+      // An event without the key resumes nothing (it would match every keyless wait).
+      if (key === undefined || key === null) continue;
+      const runs = await this.repository.waitingRuns(
+        tx,
+        event.tenantid,
+        place,
+        event.type,
+        JSON.stringify(key),
+      );
+      for (const run of runs) await this.complete(tx, definition, run, step, event);
     }
   }
 
@@ -132,5 +136,16 @@ export class FlowTriggers {
       finishedAt: new Date(),
     });
     this.metrics.runsFinished.inc({ status: next.kind === 'end' ? next.status : 'failed' });
+  }
+}
+
+/** The correlation key this event carries for a step waiting on it (undefined: none). */
+async function awaitedKey(step: FlowStep, event: CloudEvent, flowEvent: FlowEvent) {
+  try {
+    return step.type === 'wait_for_event'
+      ? await eventKeyOf(step, flowEvent)
+      : (event.data as { executionId?: unknown }).executionId;
+  } catch {
+    return undefined;
   }
 }

@@ -103,7 +103,43 @@ export class RunsRepository {
     return row;
   }
 
-  waitingRuns(tx: Tx, tenantId: string, type: string): Promise<RunRow[]> {
+  /**
+   * The distinct places (flow, version, step) where runs of a tenant wait for `type`: an event
+   * computes its correlation key once per place, not once per waiting run. Nothing is locked.
+   */
+  waitingPlaces(
+    tx: Tx,
+    tenantId: string,
+    type: string,
+  ): Promise<{ flowId: string; version: number; cursor: string | null }[]> {
+    return tx
+      .selectDistinct({
+        flowId: flowRuns.flowId,
+        version: flowRuns.version,
+        cursor: flowRuns.cursor,
+      })
+      .from(flowRuns)
+      .where(
+        and(
+          eq(flowRuns.tenantId, tenantId),
+          eq(flowRuns.status, 'waiting'),
+          eq(flowRuns.waitingType, type),
+        ),
+      );
+  }
+
+  /**
+   * The runs waiting at one place for `type` with this correlation key, locked. A plain lock
+   * (not SKIP LOCKED): a run another event or a worker holds is re-checked once released, so a
+   * concurrent event never makes this one miss a run it should resume.
+   */
+  waitingRuns(
+    tx: Tx,
+    tenantId: string,
+    place: { flowId: string; version: number; cursor: string | null },
+    type: string,
+    key: string,
+  ): Promise<RunRow[]> {
     return tx
       .select()
       .from(flowRuns)
@@ -112,9 +148,14 @@ export class RunsRepository {
           eq(flowRuns.tenantId, tenantId),
           eq(flowRuns.status, 'waiting'),
           eq(flowRuns.waitingType, type),
+          eq(flowRuns.waitingKey, key),
+          eq(flowRuns.flowId, place.flowId),
+          eq(flowRuns.version, place.version),
+          place.cursor === null ? undefined : eq(flowRuns.cursor, place.cursor),
         ),
       )
-      .for('update', { skipLocked: true });
+      .orderBy(flowRuns.id)
+      .for('update');
   }
 
   async updateRun(
