@@ -1,4 +1,8 @@
-import { validateTwilioSignature, validateTwilioSignatureWithBody } from '@maxai/integrations';
+import {
+  twilioWebhooks,
+  validateTwilioSignature,
+  validateTwilioSignatureWithBody,
+} from '@maxai/integrations';
 import {
   allVendorSimulators,
   createSimulatorServer,
@@ -601,5 +605,111 @@ describe('Twilio simulator: control API', () => {
     );
     expect((await control('/inbound', { from: 'x', to: phoneNumber })).status).toBe(400);
     expect((await control('/inbound')).status).toBe(400);
+  });
+});
+
+describe('Twilio simulator: inbound call status callbacks', () => {
+  const caller = '+14155550123';
+
+  it('posts the signed status callback of an inbound call nobody answered', async () => {
+    const url = `${receiver.url}/webhooks/twilio?tenant=t1`;
+    const { status, body } = await control('/calls/inbound', {
+      from: caller,
+      to: phoneNumber,
+      url,
+    });
+    expect(status).toBe(202);
+    expect(body.callSid).toMatch(/^CA[0-9a-f]{32}$/);
+    const hit = receiver.received[0];
+    expect(hit?.url).toBe('/webhooks/twilio?tenant=t1');
+    expect(hit?.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    const params = parseForm(hit?.body ?? '');
+    expect(params).toEqual(body.params);
+    expect(params).toMatchObject({
+      CallSid: body.callSid,
+      AccountSid: accountSid,
+      From: caller,
+      Caller: caller,
+      To: phoneNumber,
+      Called: phoneNumber,
+      CallStatus: 'no-answer',
+      Direction: 'inbound',
+      CallDuration: '0',
+      ApiVersion: '2010-04-01',
+      CallbackSource: 'call-progress-events',
+      SequenceNumber: '0',
+    });
+    expect(params.Timestamp).toMatch(
+      /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$/,
+    );
+    const signature = String(hit?.headers['x-twilio-signature']);
+    expect(twilio.validateRequest(authToken, signature, url, params)).toBe(true);
+    expect(validateTwilioSignature(authToken, url, params, signature)).toBe(true);
+    expect(validateTwilioSignature('other-token', url, params, signature)).toBe(false);
+    expect(hit?.headers['i-twilio-idempotency-token']).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it("is what the platform's Twilio normalizer reads as an inbound call that ended", async () => {
+    const ended = async (input: object) => {
+      const { body } = await control('/calls/inbound', { from: caller, to: phoneNumber, ...input });
+      const webhook = body.webhook as SentWebhook;
+      const result = twilioWebhooks.normalize({
+        rawBody: Buffer.from(webhook.body),
+        headers: webhook.headers,
+        publicUrl: webhook.url,
+      });
+      expect(result.ok).toBe(true);
+      return result.ok ? { id: result.providerEventId, events: result.events } : undefined;
+    };
+    const busy = await ended({ status: 'busy' });
+    expect(busy?.events).toEqual([
+      {
+        type: 'maxai.voice.call.ended',
+        subject: expect.stringMatching(/^CA/),
+        time: expect.any(String),
+        data: expect.objectContaining({
+          provider: 'twilio',
+          direction: 'inbound',
+          from: caller,
+          to: phoneNumber,
+          outcome: 'busy',
+          durationSeconds: 0,
+        }),
+      },
+    ]);
+    expect(busy?.id).toBe(`${String(busy?.events[0]?.subject)}:busy`);
+    expect((await ended({}))?.events[0]?.data).toMatchObject({ outcome: 'unanswered' });
+    expect((await ended({ status: 'canceled' }))?.events[0]?.data).toMatchObject({
+      outcome: 'unanswered',
+    });
+    expect(
+      (await ended({ status: 'completed', durationSeconds: 95 }))?.events[0]?.data,
+    ).toMatchObject({ outcome: 'completed', durationSeconds: 95 });
+    expect((await ended({ status: 'completed' }))?.events[0]?.data).toMatchObject({
+      durationSeconds: 30,
+    });
+    expect((await ended({ status: 'failed' }))?.events[0]?.data).toMatchObject({
+      outcome: 'failed',
+    });
+  });
+
+  it('defaults to the platform URL', async () => {
+    const { body } = await control('/calls/inbound', { from: caller, to: phoneNumber });
+    expect((body.webhook as SentWebhook).url).toBe(`${receiver.url}/webhooks/twilio`);
+  });
+
+  it('refuses unknown numbers, invalid callers, statuses and durations', async () => {
+    for (const bad of [
+      { from: caller, to: '+19999999999' },
+      { from: 'x', to: phoneNumber },
+      { from: caller, to: phoneNumber, status: 'ringing' },
+      { from: caller, to: phoneNumber, status: 'no-answer', durationSeconds: 5 },
+      { from: caller, to: phoneNumber, status: 'completed', durationSeconds: -1 },
+      { from: caller, to: phoneNumber, status: 'completed', durationSeconds: 1.5 },
+      undefined,
+    ]) {
+      expect((await control('/calls/inbound', bad)).status).toBe(400);
+    }
+    expect(receiver.received).toHaveLength(0);
   });
 });

@@ -1,11 +1,12 @@
-import { usageEvents, withTenant, type DatabaseHandle } from '@maxai/db';
+import { domainEvents, usageEvents, withTenant, type DatabaseHandle } from '@maxai/db';
 import {
   allVendorSimulators,
   createSimulatorServer,
   type JournalEntry,
+  type SentWebhook,
   type SimulatorServer,
 } from '@maxai/simulators';
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { DATABASE } from '../../src/platform/database/database.module';
 import { as, signupOwner, type Account } from './accounts';
@@ -236,6 +237,25 @@ export class TemplateHarness {
     });
   }
 
+  /**
+   * A call to the client's Twilio number ends (`no-answer`, `busy`, `completed`…): Twilio's
+   * signed status callback goes to the client's Twilio endpoint, which acknowledges it.
+   */
+  async twilioCallEnded(
+    from: string,
+    status: string,
+  ): Promise<{ callSid: string; webhook: SentWebhook }> {
+    const call = await this.control('twilio/calls/inbound', {
+      from,
+      to: this.smsNumber,
+      status,
+      url: this.twilioEndpoint,
+    });
+    const webhook = call.webhook as SentWebhook;
+    expect(webhook.status).toBe(200);
+    return { callSid: String(call.callSid), webhook };
+  }
+
   /** A call rings the client's voice number; answers the call id. */
   async inboundCall(from: string): Promise<string> {
     const call = await this.control('retell/calls/inbound', {
@@ -306,6 +326,27 @@ export class TemplateHarness {
     };
     expect(found.contacts).toHaveLength(1);
     return found.contacts[0]!;
+  }
+
+  /**
+   * Waits until the event of `type` about `subject` has been handed to every subscriber (the
+   * orchestrator's trigger included: whatever runs it starts exist by then); answers its data.
+   */
+  async dispatched(type: string, subject: string): Promise<Record<string, unknown>> {
+    const { db } = this.t.app.get<DatabaseHandle>(DATABASE);
+    return waitFor(
+      async () => {
+        const rows = await withTenant(db, this.owner.tenantId, (tx) =>
+          tx
+            .select()
+            .from(domainEvents)
+            .where(and(eq(domainEvents.type, type), eq(domainEvents.subject, subject))),
+        );
+        return rows[0]?.dispatchedAt ? rows[0].data : undefined;
+      },
+      10_000,
+      20,
+    );
   }
 
   async runs(flowId: string): Promise<Run[]> {

@@ -1,2 +1,3 @@
+export * from './call-status';
 export * from './signature';
 export * from './simulator';

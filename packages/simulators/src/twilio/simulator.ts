@@ -2,6 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SentWebhook } from '../webhooks';
 import type { SimulatorContext, VendorSimulator } from '../server';
+import {
+  TWILIO_CALL_END_STATUSES,
+  twilioInboundCallStatusParams,
+  type TwilioCallEndStatus,
+} from './call-status';
 import { twilioSignature, twilioSignedJsonUrl } from './signature';
 
 /** The account every fresh simulator knows (sandbox demo and tests may register more). */
@@ -115,7 +120,7 @@ export function twilioSegments(body: string): number {
  * message-resource): create, fetch and list Messages with HTTP Basic auth `AccountSid:AuthToken`.
  * Messages progress queued → sent → delivered and post signed status callbacks; the control
  * API registers accounts and numbers, forces a status, seeds message history, and sends signed
- * inbound-SMS webhooks.
+ * inbound-SMS webhooks and the status callbacks of inbound calls ending.
  */
 export function twilioSimulator(options: TwilioSimulatorOptions = {}): VendorSimulator {
   const accounts = new Map<string, Account>();
@@ -158,6 +163,20 @@ export function twilioSimulator(options: TwilioSimulatorOptions = {}): VendorSim
     };
   };
 
+  /** A webhook as Twilio posts it: form-encoded, signed with the account's auth token. */
+  const postForm = (
+    context: SimulatorContext,
+    account: Account,
+    url: string,
+    params: Record<string, string>,
+  ): Promise<SentWebhook> =>
+    context.webhooks.send('twilio', url, new URLSearchParams(params).toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': twilioSignature(account.authToken, url, params),
+      'i-twilio-idempotency-token': randomBytes(16).toString('hex'),
+      'user-agent': 'TwilioProxy/1.1',
+    });
+
   /** Moves a message on and posts its status callback (form-encoded, signed). */
   const setStatus = async (
     context: SimulatorContext,
@@ -191,17 +210,7 @@ export function twilioSimulator(options: TwilioSimulatorOptions = {}): VendorSim
       To: m.to,
     };
     if (m.errorCode !== null) params.ErrorCode = String(m.errorCode);
-    return context.webhooks.send(
-      'twilio',
-      m.statusCallback,
-      new URLSearchParams(params).toString(),
-      {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilioSignature(account.authToken, m.statusCallback, params),
-        'i-twilio-idempotency-token': randomBytes(16).toString('hex'),
-        'user-agent': 'TwilioProxy/1.1',
-      },
-    );
+    return postForm(context, account, m.statusCallback, params);
   };
 
   const schedule = (context: SimulatorContext, m: StoredMessage): void => {
@@ -595,32 +604,75 @@ export function twilioSimulator(options: TwilioSimulatorOptions = {}): VendorSim
           statusCallback: undefined,
         });
         const url = input.url ?? `${context.publicUrl}/webhooks/twilio`;
-        const common = {
-          'i-twilio-idempotency-token': randomBytes(16).toString('hex'),
-          'user-agent': 'TwilioProxy/1.1',
-        };
         let webhook: SentWebhook;
         if (input.format === 'json') {
           const raw = JSON.stringify(params);
           const signedUrl = twilioSignedJsonUrl(url, raw);
           webhook = await context.webhooks.send('twilio', signedUrl, raw, {
-            ...common,
+            'i-twilio-idempotency-token': randomBytes(16).toString('hex'),
+            'user-agent': 'TwilioProxy/1.1',
             'content-type': 'application/json',
             'x-twilio-signature': twilioSignature(account.authToken, signedUrl, {}),
           });
         } else {
-          webhook = await context.webhooks.send(
-            'twilio',
-            url,
-            new URLSearchParams(params).toString(),
-            {
-              ...common,
-              'content-type': 'application/x-www-form-urlencoded',
-              'x-twilio-signature': twilioSignature(account.authToken, url, params),
-            },
-          );
+          webhook = await postForm(context, account, url, params);
         }
         return reply.code(202).send({ messageSid: sid, params, webhook });
+      });
+
+      /**
+       * An inbound call to one of an account's numbers ends: Twilio posts the number's call
+       * status callback, form-encoded and signed (see `twilioInboundCallStatusParams`).
+       * `status` no-answer (default), busy, failed or canceled: never answered, no duration;
+       * completed: answered, lasting `durationSeconds` (default 30).
+       */
+      app.post<{
+        Body:
+          | {
+              from?: string;
+              to?: string;
+              status?: TwilioCallEndStatus;
+              durationSeconds?: number;
+              url?: string;
+            }
+          | undefined;
+      }>('/calls/inbound', async (request, reply) => {
+        const input = request.body ?? {};
+        const account = [...accounts.values()].find((a) => input.to && a.numbers.has(input.to));
+        if (!account || !input.to) {
+          return reply.code(400).send({ error: "'to' must be a number registered to an account" });
+        }
+        if (!input.from || !E164.test(input.from)) {
+          return reply.code(400).send({ error: "'from' must be E.164" });
+        }
+        const status = input.status ?? 'no-answer';
+        if (!TWILIO_CALL_END_STATUSES.includes(status)) {
+          return reply
+            .code(400)
+            .send({ error: `'status' must be one of ${TWILIO_CALL_END_STATUSES.join(', ')}` });
+        }
+        const answered = status === 'completed';
+        const duration = input.durationSeconds ?? (answered ? 30 : 0);
+        // Only an answered call lasts: a duration on any other would be a call that cannot happen.
+        if (!Number.isInteger(duration) || duration < 0 || (!answered && duration !== 0)) {
+          return reply.code(400).send({
+            error: "'durationSeconds' must be a whole number of seconds, 0 unless completed",
+          });
+        }
+        const callSid = `CA${randomBytes(16).toString('hex')}`;
+        const params = twilioInboundCallStatusParams({
+          callSid,
+          accountSid: account.accountSid,
+          apiVersion: API_VERSION,
+          from: input.from,
+          to: input.to,
+          status,
+          durationSeconds: duration,
+          timestamp: rfc2822(new Date()),
+        });
+        const url = input.url ?? `${context.publicUrl}/webhooks/twilio`;
+        const webhook = await postForm(context, account, url, params);
+        return reply.code(202).send({ callSid, params, webhook });
       });
       return Promise.resolve();
     },
