@@ -160,7 +160,10 @@ export class RunsRepository {
   /**
    * Claims runnable runs fairly: queued ones, waiting ones whose time came, and running ones
    * whose worker's lease expired. Tenants take turns (each tenant's oldest first, then each
-   * tenant's second…), within the per-tenant and global limits.
+   * tenant's second…), within the per-tenant and global limits. A run with a concurrency key
+   * waits while an earlier run of its flow with the same key has not ended (or another one is
+   * executing, e.g. an earlier one rerun): equal keys run one at a time, in creation order (ids
+   * are time-ordered UUIDv7).
    */
   claim(workerId: string, limits: ClaimLimits): Promise<RunRow[]> {
     return withSystem(this.db, async (tx) => {
@@ -176,10 +179,17 @@ export class RunsRepository {
         candidates as (
           select tenant_id, id, coalesce(wake_at, queued_at) as due,
             row_number() over (partition by tenant_id order by coalesce(wake_at, queued_at), id) as rn
-          from flow_runs
-          where status = 'queued'
-            or (status = 'waiting' and wake_at <= now())
-            or (status = 'running' and locked_until <= now())
+          from flow_runs r
+          where (status = 'queued'
+              or (status = 'waiting' and wake_at <= now())
+              or (status = 'running' and locked_until <= now()))
+            and (r.concurrency_key is null or not exists (
+              select 1 from flow_runs o
+              where o.tenant_id = r.tenant_id and o.flow_id = r.flow_id
+                and o.concurrency_key = r.concurrency_key and o.id <> r.id
+                and ((o.id < r.id and o.status in ('queued', 'running', 'waiting'))
+                  or (o.status = 'running' and o.locked_until > now()))
+            ))
         )
         select c.tenant_id, c.id from candidates c
         left join live l on l.tenant_id = c.tenant_id
