@@ -1,5 +1,5 @@
 import { clients, flowRuns, flowRunSteps, flows, flowVersions, type Tx } from '@maxai/db';
-import { and, desc, eq, gte, lt, max } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, max } from 'drizzle-orm';
 import type { FlowRow, FlowVersionRow, RunRow, StepRow } from './runtime/runs.repository';
 
 export interface RunFilter {
@@ -119,6 +119,19 @@ export class FlowsRepository {
       .where(and(eq(flowRuns.tenantId, tenantId), eq(flowRuns.id, id)))
       .returning();
     return row;
+  }
+
+  async cancelUnfinishedSteps(tx: Tx, tenantId: string, runId: string): Promise<void> {
+    await tx
+      .update(flowRunSteps)
+      .set({ status: 'cancelled', finishedAt: new Date() })
+      .where(
+        and(
+          eq(flowRunSteps.tenantId, tenantId),
+          eq(flowRunSteps.runId, runId),
+          inArray(flowRunSteps.status, ['running', 'waiting']),
+        ),
+      );
   }
 
   steps(tx: Tx, tenantId: string, runId: string): Promise<StepRow[]> {

@@ -95,7 +95,7 @@ export class RunExecutor {
     }
     // A long run yields its worker: back in the queue behind other tenants' runs.
     await withTenant(this.db, run.tenantId, (tx) =>
-      this.repository.updateRun(tx, run.tenantId, run.id, {
+      this.repository.updateOwnRun(tx, run.tenantId, run.id, this.options.workerId, {
         status: 'queued',
         lockedBy: null,
         lockedUntil: null,
@@ -320,6 +320,19 @@ export class RunExecutor {
       (finishedAt.getTime() - (row.startedAt ?? finishedAt).getTime()) / 1000,
     );
     return withTenant(this.db, run.tenantId, async (tx) => {
+      // Still ours? The run may have been cancelled while the step ran (or taken over after this
+      // worker's lease lapsed). Renewing also locks the run's row until this transaction ends.
+      const ours = await this.repository.renewLease(
+        tx,
+        run.tenantId,
+        run.id,
+        this.options.workerId,
+        this.options.leaseMs,
+      );
+      if (!ours) {
+        await this.abandon(tx, run, row, end, finishedAt);
+        return undefined;
+      }
       switch (end.kind) {
         case 'suspend':
           await this.repository.updateStep(tx, run.tenantId, run.id, row.seq, {
@@ -355,6 +368,24 @@ export class RunExecutor {
         case 'advance':
           return this.advance(tx, definition, run, step, row, end, finishedAt);
       }
+    });
+  }
+
+  /**
+   * The run is no longer this worker's. Cancelled: the step ends cancelled (with what it
+   * produced, if it completed). Taken over: the other worker owns the step's row now.
+   */
+  private async abandon(tx: Tx, run: RunRow, row: StepRow, end: StepEnd, finishedAt: Date) {
+    const current = await this.repository.run(tx, run.tenantId, run.id);
+    if (current?.status !== 'cancelled') {
+      this.logger.warn({ runId: run.id, stepId: row.stepId }, 'flow run was taken over mid-step');
+      return;
+    }
+    await this.repository.updateStep(tx, run.tenantId, run.id, row.seq, {
+      status: 'cancelled',
+      output: end.kind === 'advance' ? end.output : undefined,
+      error: 'the run was cancelled while the step ran',
+      finishedAt,
     });
   }
 
@@ -424,16 +455,23 @@ export class RunExecutor {
     status: FlowRunStatus,
     error: string | null,
   ): Promise<void> {
-    await this.repository.updateRun(tx, run.tenantId, run.id, {
-      status,
-      error,
-      finishedAt: new Date(),
-      lockedBy: null,
-      lockedUntil: null,
-      wakeAt: null,
-      waitingType: null,
-      waitingKey: null,
-    });
+    const closed = await this.repository.updateOwnRun(
+      tx,
+      run.tenantId,
+      run.id,
+      this.options.workerId,
+      {
+        status,
+        error,
+        finishedAt: new Date(),
+        lockedBy: null,
+        lockedUntil: null,
+        wakeAt: null,
+        waitingType: null,
+        waitingKey: null,
+      },
+    );
+    if (!closed) return; // cancelled meanwhile: it stays cancelled
     this.metrics.runsFinished.inc({ status });
     if (status === 'failed') {
       this.logger.warn({ runId: run.id, tenantId: run.tenantId, error }, 'flow run failed');

@@ -132,6 +132,32 @@ export class RunsRepository {
   }
 
   /**
+   * Changes a run only while this worker holds it: a run cancelled meanwhile (or taken over by
+   * another worker after this one's lease lapsed) is left as it is. Answers the changed run.
+   */
+  async updateOwnRun(
+    tx: Tx,
+    tenantId: string,
+    id: string,
+    workerId: string,
+    changes: Partial<NewRunRow>,
+  ): Promise<RunRow | undefined> {
+    const [row] = await tx
+      .update(flowRuns)
+      .set(changes)
+      .where(
+        and(
+          eq(flowRuns.tenantId, tenantId),
+          eq(flowRuns.id, id),
+          eq(flowRuns.lockedBy, workerId),
+          eq(flowRuns.status, 'running'),
+        ),
+      )
+      .returning();
+    return row;
+  }
+
+  /**
    * Extends this worker's lease; answers false when the run is no longer this worker's to run
    * (cancelled, or its lease expired and another worker took it).
    */
