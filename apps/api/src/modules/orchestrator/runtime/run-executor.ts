@@ -135,7 +135,10 @@ export class RunExecutor {
       const now = new Date();
       const current = await this.repository.step(tx, run.tenantId, run.id, run.stepSeq);
       if (current?.stepId === step.id && isUnfinished(current.status)) {
-        const attempts = current.attempts + 1;
+        // A retry after a failure, or a resume after a crash mid-attempt, is a new attempt; the
+        // end of a delay, a throttle or a wait's timeout continues the same one.
+        const sameAttempt = current.status === 'waiting' && current.error === null;
+        const attempts = sameAttempt ? current.attempts : current.attempts + 1;
         await this.repository.updateStep(tx, run.tenantId, run.id, current.seq, {
           status: 'running',
           attempts,
@@ -273,22 +276,16 @@ export class RunExecutor {
         call: result,
       };
     } catch (error) {
-      return this.failure(run, step, row, error);
+      return this.failure(step, row, error);
     }
   }
 
   /** Retry (with backoff and jitter) what may pass later; fail at once what never will. */
-  private async failure(run: RunRow, step: FlowStep, row: StepRow, error: unknown) {
+  private failure(step: FlowStep, row: StepRow, error: unknown): StepEnd {
     const retryable =
       error instanceof ProviderError ? error.retryable : !(error instanceof ExpressionError);
     const kind = error instanceof ProviderError ? error.kind : 'transient';
-    if (error instanceof ProviderError && error.kind === 'auth' && 'connectionId' in error) {
-      await this.services.connectionRefused(
-        run.tenantId,
-        String(error.connectionId),
-        error.message,
-      );
-    }
+    // An `auth` failure has already marked the connection (step-calls, which knows it).
     if (retryable && !isPermanent(error)) {
       const policy = 'retry' in step ? step.retry : undefined;
       const delay = retryDelayMs(policy ?? DEFAULT_RETRY, row.attempts);
@@ -296,14 +293,14 @@ export class RunExecutor {
         const retryAfter = error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0;
         const jittered = Math.max(retryAfter, delay / 2 + Math.random() * (delay / 2));
         return {
-          kind: 'suspend' as const,
+          kind: 'suspend',
           wakeAt: new Date(Date.now() + jittered),
           error: errorText(error),
           errorKind: kind,
         };
       }
     }
-    return { kind: 'fail' as const, reason: errorText(error), errorKind: kind };
+    return { kind: 'fail', reason: errorText(error), errorKind: kind };
   }
 
   /** Persists how the step ended and moves the run on; answers the run if this worker continues. */
@@ -342,7 +339,9 @@ export class RunExecutor {
           });
           await this.repository.updateRun(tx, run.tenantId, run.id, {
             status: 'waiting',
-            wakeAt: end.wakeAt,
+            // Woken by the run's deadline at the latest: a wait does not outlive the run's limit.
+            wakeAt:
+              run.deadlineAt && run.deadlineAt < end.wakeAt ? run.deadlineAt : end.wakeAt,
             waitingType: end.waiting?.type ?? null,
             waitingKey: end.waiting?.key ?? null,
             lockedBy: null,

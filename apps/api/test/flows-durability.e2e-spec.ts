@@ -1,0 +1,299 @@
+import { randomBytes } from 'node:crypto';
+import { flowRuns, withTenant, type DatabaseHandle } from '@maxai/db';
+import {
+  allVendorSimulators,
+  createSimulatorServer,
+  type SimulatorServer,
+} from '@maxai/simulators';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASE } from '../src/platform/database/database.module';
+import type { Role } from '../src/platform/config/config.module';
+import { as, signupOwner } from './support/accounts';
+import { spawnTs, type Spawned } from './support/child-process';
+import { freePort } from './support/free-port';
+import { startTestApp, type TestApp } from './support/test-app';
+import { waitFor } from './support/waiting';
+
+/**
+ * Durable execution, end to end on the simulators: a worker process SIGKILLed mid-run resumes
+ * from the last completed step, never repeats one, and never sends a side effect twice (the
+ * in-doubt case included); retries only what may pass later; step and run time limits; cancel.
+ */
+
+export interface Step {
+  seq: number;
+  stepId: string;
+  status: string;
+  attempts: number;
+  output: unknown;
+  error: string | null;
+  errorKind: string | null;
+  idempotencyKey: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+export interface Run {
+  id: string;
+  status: string;
+  cursor: string | null;
+  error: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  steps: Step[];
+}
+
+const OURS = '+15550002222';
+const N8N_HEADER = { name: 'x-n8n-key', value: 'n8n-secret-0123456789' };
+
+/** One tenant wired to the simulators: Twilio (messaging) and n8n (workflow) for one client. */
+export async function wirePlatform(role: Role, env: Record<string, string> = {}) {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${String(port)}`;
+  const sim: SimulatorServer = await createSimulatorServer({
+    vendors: allVendorSimulators(),
+    publicUrl,
+  });
+  const simUrl = await sim.listen();
+  const shared = {
+    PROVIDERS: 'sandbox',
+    SIMULATORS_URL: simUrl,
+    PUBLIC_URL: publicUrl,
+    MASTER_KEY: randomBytes(32).toString('base64'),
+    REDIS_KEY_PREFIX: `maxai-durable-${randomBytes(4).toString('hex')}`,
+    FLOW_POLL_INTERVAL_MS: '20',
+    JOBS_POLL_INTERVAL_MS: '20',
+    ...env,
+  };
+  const t: TestApp = await startTestApp(role, shared);
+  await t.app.listen(port, '127.0.0.1');
+  const owner = await signupOwner(t.app);
+  const api = as(t.app, owner.token);
+  const base = `/v1/tenants/${owner.tenantId}`;
+  const clientId = (await api.post(`${base}/clients`, { name: 'Clinic' })).json<{ id: string }>()
+    .id;
+
+  const control = async (path: string, body: object) => {
+    const res = await fetch(`${simUrl}/_control/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status, path).toBeLessThan(300);
+    return res.json() as Promise<Record<string, unknown>>;
+  };
+  const account = (await control('twilio/accounts', { numbers: [OURS] })) as {
+    accountSid: string;
+    authToken: string;
+  };
+  const connect = async (provider: string, port: string, credentials: object) => {
+    const created = await api.post(`${base}/connections`, {
+      provider,
+      name: provider,
+      clientId,
+      credentials,
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json<{ id: string }>().id;
+    const bound = await api.put(`${base}/bindings/${port}`, { connectionId: id, clientId });
+    expect(bound.statusCode, bound.body).toBe(200);
+    return id;
+  };
+  const twilioConnection = await connect('twilio', 'messaging', {
+    accountSid: account.accountSid,
+    authToken: account.authToken,
+  });
+  const n8nConnection = await connect('n8n', 'workflow', {
+    headerName: N8N_HEADER.name,
+    headerValue: N8N_HEADER.value,
+  });
+  const endpoint = await api.post(`${base}/webhook-endpoints`, {
+    provider: 'twilio',
+    name: 'Twilio SMS',
+    clientId,
+    connectionId: twilioConnection,
+  });
+  const endpointUrl = endpoint.json<{ url: string }>().url;
+
+  const p = {
+    sim,
+    simUrl,
+    t,
+    tenantId: owner.tenantId,
+    shared,
+    api,
+    base,
+    clientId,
+    twilioConnection,
+    n8nConnection,
+    control,
+    fault: (fault: object) => control('faults', fault),
+    workflow: (path: string, respond: object = { body: { ok: true } }) =>
+      control('n8n/workflows', { path, respond, headerAuth: N8N_HEADER }),
+    executions: async (path: string) => {
+      const res = await fetch(`${simUrl}/_control/n8n/executions`);
+      const all = (await res.json()) as { path: string; headers: Record<string, string> }[];
+      return all.filter((e) => e.path === path);
+    },
+    inboundSms: (body: string, from = '+15557654321') =>
+      control('twilio/inbound', { from, to: OURS, body, url: endpointUrl }),
+    /** What reached Twilio's Messages endpoint with this body (accepted or refused). */
+    smsRequests: (body: string) =>
+      sim.context.journal.filter(
+        (e) =>
+          e.vendor === 'twilio' &&
+          e.method === 'POST' &&
+          e.path.endsWith('/Messages.json') &&
+          (e.body as Record<string, string> | undefined)?.Body === body,
+      ),
+    createFlow: async (definition: object) => {
+      const res = await api.post(`${base}/flows`, { name: 'durable', clientId, definition });
+      expect(res.statusCode, res.body).toBe(201);
+      const flow = res.json<{ id: string }>();
+      const activated = await api.post(`${base}/flows/${flow.id}/activate`, { version: 1 });
+      expect(activated.statusCode, activated.body).toBe(200);
+      return flow.id;
+    },
+    deactivate: (flowId: string) => api.post(`${base}/flows/${flowId}/deactivate`, {}),
+    runs: async (flowId: string) =>
+      (await api.get(`${base}/flow-runs?flowId=${flowId}`)).json<{ data: Run[] }>().data,
+    run: async (id: string) => (await api.get(`${base}/flow-runs/${id}`)).json<Run>(),
+    /** The one run of the flow, once `ready` holds for it. */
+    runWhen: (flowId: string, ready: (run: Run) => boolean, ms = 30_000) =>
+      waitFor(async () => {
+        const [first] = await p.runs(flowId);
+        if (!first) return undefined;
+        const detail = await p.run(first.id);
+        return ready(detail) ? detail : undefined;
+      }, ms),
+    db: () => t.app.get<DatabaseHandle>(DATABASE).db,
+    close: async () => {
+      await t.close();
+      await sim.close();
+    },
+  };
+  return p;
+}
+
+/** A trigger on inbound SMS whose body starts with `tag`. */
+const smsTrigger = (tag: string) => ({
+  events: ['maxai.messaging.sms.received'],
+  filter: `$substringBefore(event.data.body, ' ') = '${tag}'`,
+});
+const sms = (id: string, body: string, extra: object = {}) => ({
+  id,
+  type: 'messaging.send_sms',
+  inputs: { to: '=event.data.from', from: '=event.data.to', body },
+  ...extra,
+});
+const stepOf = (run: Run, id: string) => run.steps.find((s) => s.stepId === id);
+const fast = { maxAttempts: 3, backoff: { initialMs: 100, maxMs: 1000, multiplier: 2 } };
+
+describe('a worker SIGKILLed mid-run', () => {
+  let p: Awaited<ReturnType<typeof wirePlatform>>;
+  const workers: Spawned[] = [];
+
+  beforeAll(async () => {
+    // The API in this process (it runs no flows); the worker role in a child process.
+    p = await wirePlatform('api', { FLOW_LEASE_MS: '1500' });
+  }, 60_000);
+  afterAll(async () => {
+    for (const w of workers) w.child.kill('SIGKILL');
+    await Promise.all(workers.map((w) => w.exited));
+    await p?.close();
+  });
+
+  const startWorker = async () => {
+    const worker = spawnTs('apps/api/src/worker.ts', {
+      ...p.shared,
+      DATABASE_URL: p.t.config.DATABASE_URL,
+      REDIS_URL: process.env.REDIS_URL ?? '',
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SEED_ON_START: 'false',
+      SIMULATORS_EMBEDDED: 'false',
+      FLOW_LEASE_MS: '1500',
+      FLOW_POLL_INTERVAL_MS: '50',
+      JOBS_POLL_INTERVAL_MS: '50',
+      JOBS_LEASE_MS: '1500',
+    });
+    workers.push(worker);
+    await worker.ready;
+    return worker;
+  };
+  const kill = async (worker: Spawned) => {
+    worker.child.kill('SIGKILL');
+    expect(await worker.exited).toBeNull();
+  };
+
+  it('resumes from the last completed step: each step once, no SMS twice (in doubt included)', async () => {
+    await p.workflow('durable-hook');
+    const flowId = await p.createFlow({
+      schemaVersion: 1,
+      name: 'durable',
+      trigger: smsTrigger('durable'),
+      steps: [
+        { id: 'remember', type: 'set_vars', vars: { tag: '=event.data.body' } },
+        sms('first', '="first: " & vars.tag', { timeoutSeconds: 20 }),
+        {
+          id: 'hook',
+          type: 'n8n.delegate',
+          workflow: 'durable-hook',
+          mode: 'sync',
+          inputs: { payload: { tag: '=vars.tag' } },
+        },
+        { id: 'pause', type: 'delay', duration: 'PT1M' },
+        sms('second', '="second: " & vars.tag'),
+        { id: 'done', type: 'end' },
+      ],
+    });
+    // The provider holds the first SMS for a while: the worker dies with it in flight, after
+    // the request reached Twilio (which then accepts it) and before the worker recorded it.
+    await p.fault({
+      vendor: 'twilio',
+      method: 'POST',
+      pathIncludes: 'Messages.json',
+      latencyMs: 4000,
+      remaining: 1,
+    });
+    const first = await startWorker();
+    await p.inboundSms('durable one');
+    await waitFor(async () => p.smsRequests('first: durable one').length === 1, 30_000);
+    await kill(first);
+
+    // A new worker takes the run over once the dead one's lease lapsed.
+    const second = await startWorker();
+    const paused = await p.runWhen(flowId, (r) => stepOf(r, 'pause')?.status === 'waiting');
+    expect(paused.status).toBe('waiting');
+    await kill(second);
+
+    // Time travel past the delay while no worker runs, then a third worker finishes the run.
+    await withTenant(p.db(), p.tenantId, (tx) =>
+      tx.update(flowRuns).set({ wakeAt: new Date() }).where(eq(flowRuns.id, paused.id)),
+    );
+    await startWorker();
+    const done = await p.runWhen(flowId, (r) => r.status === 'completed');
+
+    expect(done.steps.map((s) => [s.stepId, s.status])).toEqual([
+      ['remember', 'completed'],
+      ['first', 'completed'],
+      ['hook', 'completed'],
+      ['pause', 'completed'],
+      ['second', 'completed'],
+      ['done', 'completed'],
+    ]);
+    // The SMS in flight at the crash is in doubt: not sent again.
+    expect(stepOf(done, 'first')).toMatchObject({ attempts: 2, output: { inDoubt: true } });
+    expect(p.smsRequests('first: durable one')).toHaveLength(1);
+    expect(p.smsRequests('second: durable one')).toHaveLength(1);
+    for (const id of ['remember', 'hook', 'pause', 'second']) {
+      expect(stepOf(done, id)!.attempts, id).toBe(1);
+    }
+    // n8n honours an idempotency key: it got the step's, once.
+    const calls = await p.executions('durable-hook');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.headers['idempotency-key']).toBe(stepOf(done, 'hook')!.idempotencyKey);
+    expect(stepOf(done, 'hook')!.idempotencyKey).toMatch(new RegExp(`^${done.id}:hook:g0:s\\d+$`));
+  }, 180_000);
+});
