@@ -297,3 +297,244 @@ describe('a worker SIGKILLed mid-run', () => {
     expect(stepOf(done, 'hook')!.idempotencyKey).toMatch(new RegExp(`^${done.id}:hook:g0:s\\d+$`));
   }, 180_000);
 });
+
+describe('retries, time limits, cancel and concurrency keys (in process)', () => {
+  let p: Awaited<ReturnType<typeof wirePlatform>>;
+
+  beforeAll(async () => {
+    p = await wirePlatform('standalone');
+  }, 60_000);
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it('retries a transient 503 with backoff, then succeeds (attempts 2, one SMS)', async () => {
+    const flowId = await p.createFlow({
+      schemaVersion: 1,
+      name: 'retry',
+      trigger: smsTrigger('retry'),
+      steps: [sms('reply', '="retried: " & event.data.body', { retry: fast })],
+    });
+    await p.fault({
+      vendor: 'twilio',
+      method: 'POST',
+      pathIncludes: 'Messages.json',
+      status: 503,
+      remaining: 1,
+    });
+    await p.inboundSms('retry me');
+    const run = await p.runWhen(flowId, (r) => r.status === 'completed');
+    expect(stepOf(run, 'reply')).toMatchObject({ status: 'completed', attempts: 2, error: null });
+    // One SMS accepted (the simulator records no body for the request it refused).
+    expect(p.smsRequests('retried: retry me')).toHaveLength(1);
+    await p.deactivate(flowId);
+  });
+
+  it('fails a step at once on a 400 (invalid): no retry', async () => {
+    const flowId = await p.createFlow({
+      schemaVersion: 1,
+      name: 'invalid',
+      trigger: smsTrigger('invalid'),
+      steps: [sms('reply', 'never', { retry: fast }), sms('after', 'not reached')],
+    });
+    await p.fault({
+      vendor: 'twilio',
+      method: 'POST',
+      pathIncludes: 'Messages.json',
+      status: 400,
+      remaining: 1,
+    });
+    await p.inboundSms('invalid input');
+    const run = await p.runWhen(flowId, (r) => r.status === 'failed');
+    expect(stepOf(run, 'reply')).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      errorKind: 'invalid',
+    });
+    expect(run.error).toMatch(/^step reply: /);
+    expect(stepOf(run, 'after')).toBeUndefined();
+    expect(p.smsRequests('never')).toHaveLength(0);
+    await p.deactivate(flowId);
+  });
+
+  it('times a step out; a retry of a timed-out side effect is in doubt, not sent again', async () => {
+    await p.workflow('slow-hook');
+    const delegate = (retry: object) => ({
+      id: 'hook',
+      type: 'n8n.delegate',
+      workflow: 'slow-hook',
+      mode: 'sync',
+      timeoutSeconds: 1,
+      retry,
+    });
+    const once = await p.createFlow({
+      schemaVersion: 1,
+      name: 'timeout',
+      trigger: smsTrigger('timeout'),
+      steps: [delegate({ maxAttempts: 1, backoff: fast.backoff })],
+    });
+    await p.fault({ vendor: 'n8n', pathIncludes: 'slow-hook', latencyMs: 2500, remaining: 1 });
+    await p.inboundSms('timeout once');
+    const failed = await p.runWhen(once, (r) => r.status === 'failed');
+    expect(stepOf(failed, 'hook')).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      errorKind: 'transient',
+    });
+    expect(stepOf(failed, 'hook')!.error).toMatch(/took longer than 1 s/);
+    await p.deactivate(once);
+
+    const retried = await p.createFlow({
+      schemaVersion: 1,
+      name: 'timeout retried',
+      trigger: smsTrigger('doubt'),
+      steps: [delegate(fast)],
+    });
+    await p.fault({ vendor: 'n8n', pathIncludes: 'slow-hook', latencyMs: 2500, remaining: 1 });
+    await p.inboundSms('doubt it');
+    const doubtful = await p.runWhen(retried, (r) => r.status === 'completed');
+    expect(stepOf(doubtful, 'hook')).toMatchObject({ attempts: 2, output: { inDoubt: true } });
+    // Each run's timed-out call reached n8n; the retry did not call again.
+    await new Promise((r) => setTimeout(r, 300));
+    const reached = p.sim.context.journal.filter(
+      (e) => e.vendor === 'n8n' && e.path.includes('slow-hook'),
+    );
+    expect(reached).toHaveLength(2);
+    await p.deactivate(retried);
+  });
+
+  it('ends a run at its time limit, even while it waits', async () => {
+    const flowId = await p.createFlow({
+      schemaVersion: 1,
+      name: 'deadline',
+      trigger: smsTrigger('deadline'),
+      timeoutSeconds: 2,
+      steps: [{ id: 'pause', type: 'delay', duration: 'PT1H' }, sms('after', 'too late')],
+    });
+    await p.inboundSms('deadline now');
+    const run = await p.runWhen(flowId, (r) => r.status === 'timed_out', 15_000);
+    expect(run.error).toMatch(/time limit/);
+    expect(p.smsRequests('too late')).toHaveLength(0);
+    await p.deactivate(flowId);
+  });
+
+  it('cancels a run mid-step: the step ends cancelled, nothing after it runs', async () => {
+    const flowId = await p.createFlow({
+      schemaVersion: 1,
+      name: 'cancel',
+      trigger: smsTrigger('cancel'),
+      steps: [sms('slow', 'slow one'), sms('after', 'after cancel')],
+    });
+    await p.fault({
+      vendor: 'twilio',
+      method: 'POST',
+      pathIncludes: 'Messages.json',
+      latencyMs: 1500,
+      remaining: 1,
+    });
+    await p.inboundSms('cancel me');
+    const running = await p.runWhen(flowId, (r) => stepOf(r, 'slow')?.status === 'running');
+    const cancelled = await p.api.post(`${p.base}/flow-runs/${running.id}/cancel`, {});
+    expect(cancelled.json()).toMatchObject({ status: 'cancelled' });
+    expect(stepOf(await p.run(running.id), 'slow')!.status).toBe('cancelled');
+    // The provider answers after the cancel: the SMS went out; the step records it, still cancelled.
+    const settled = await p.runWhen(flowId, (r) => stepOf(r, 'slow')?.output !== null);
+    expect(settled.status).toBe('cancelled');
+    expect(stepOf(settled, 'slow')).toMatchObject({
+      status: 'cancelled',
+      output: { body: 'slow one' },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stepOf(await p.run(running.id), 'after')).toBeUndefined();
+    expect(p.smsRequests('after cancel')).toHaveLength(0);
+    await p.deactivate(flowId);
+  });
+
+  it('cancels a waiting run: its step ends cancelled too', async () => {
+    const flowId = await p.createFlow({
+      schemaVersion: 1,
+      name: 'cancel waiting',
+      trigger: smsTrigger('park'),
+      steps: [{ id: 'pause', type: 'delay', duration: 'PT1H' }],
+    });
+    await p.inboundSms('park it');
+    const waiting = await p.runWhen(flowId, (r) => r.status === 'waiting');
+    await p.api.post(`${p.base}/flow-runs/${waiting.id}/cancel`, {});
+    expect(stepOf(await p.run(waiting.id), 'pause')).toMatchObject({ status: 'cancelled' });
+    await p.deactivate(flowId);
+  });
+
+  it('runs a sender’s messages one at a time, in order (concurrencyKey)', async () => {
+    const flowId = await p.createFlow({
+      schemaVersion: 1,
+      name: 'in order',
+      trigger: smsTrigger('order'),
+      concurrencyKey: 'event.data.from',
+      steps: [sms('reply', '="answer to " & event.data.body')],
+    });
+    // The first answer is slow: without the key the second would overtake it.
+    await p.fault({
+      vendor: 'twilio',
+      method: 'POST',
+      pathIncludes: 'Messages.json',
+      latencyMs: 1000,
+      remaining: 1,
+    });
+    await p.inboundSms('order 1', '+15550100001');
+    await waitFor(async () => (await p.runs(flowId)).length === 1);
+    await p.inboundSms('order 2', '+15550100001');
+    const runs = await waitFor(async () => {
+      const list = await p.runs(flowId);
+      return list.length === 2 && list.every((r) => r.status === 'completed') ? list : undefined;
+    });
+    const answers = p.sim.context.journal
+      .filter((e) => e.vendor === 'twilio' && e.method === 'POST')
+      .map((e) => (e.body as Record<string, string> | undefined)?.Body)
+      .filter((b) => b?.startsWith('answer to order'));
+    expect(answers).toEqual(['answer to order 1', 'answer to order 2']);
+    const [later, earlier] = runs; // newest first
+    expect(Date.parse(later!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(earlier!.finishedAt!));
+    await p.deactivate(flowId);
+  });
+
+  it('fails at once on a 401 and marks the connection needs_reauth', async () => {
+    const flowId = await p.createFlow({
+      schemaVersion: 1,
+      name: 'auth',
+      trigger: smsTrigger('auth'),
+      steps: [sms('reply', 'unauthorized', { retry: fast })],
+    });
+    await p.fault({
+      vendor: 'twilio',
+      method: 'POST',
+      pathIncludes: 'Messages.json',
+      status: 401,
+      remaining: 1,
+    });
+    await p.inboundSms('auth please');
+    const run = await p.runWhen(flowId, (r) => r.status === 'failed');
+    expect(stepOf(run, 'reply')).toMatchObject({ attempts: 1, errorKind: 'auth' });
+    const connection = await p.api.get(`${p.base}/connections/${p.twilioConnection}`);
+    expect(connection.json()).toMatchObject({ status: 'needs_reauth' });
+    await p.deactivate(flowId);
+
+    // The same for a workflow call (n8n).
+    await p.workflow('auth-hook');
+    const hookFlow = await p.createFlow({
+      schemaVersion: 1,
+      name: 'auth hook',
+      trigger: { events: ['maxai.integrations.connection.needs_reauth'] },
+      steps: [{ id: 'hook', type: 'n8n.delegate', workflow: 'auth-hook', mode: 'sync' }],
+    });
+    await p.fault({ vendor: 'n8n', pathIncludes: 'auth-hook', status: 401, remaining: 1 });
+    // Marking Twilio emitted the trigger event above before this flow existed: replay it.
+    const events = (
+      await p.api.get(`${p.base}/events?type=maxai.integrations.connection.needs_reauth`)
+    ).json<{ data: { id: string }[] }>();
+    await p.api.post(`${p.base}/events/${events.data[0]!.id}/replay`, {});
+    const hookRun = await p.runWhen(hookFlow, (r) => r.status === 'failed');
+    expect(stepOf(hookRun, 'hook')).toMatchObject({ attempts: 1, errorKind: 'auth' });
+    const n8n = await p.api.get(`${p.base}/connections/${p.n8nConnection}`);
+    expect(n8n.json()).toMatchObject({ status: 'needs_reauth' });
+  });
+});
