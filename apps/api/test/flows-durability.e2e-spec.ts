@@ -7,6 +7,19 @@ import {
 } from '@maxai/simulators';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { ConnectionBudget } from '../src/modules/orchestrator/runtime/connection-budget';
+import { OrchestratorMetrics } from '../src/modules/orchestrator/runtime/orchestrator-metrics';
+import { PlatformStepServices } from '../src/modules/orchestrator/runtime/platform-step-services';
+import {
+  RunExecutor,
+  type ExecutorOptions,
+} from '../src/modules/orchestrator/runtime/run-executor';
+import {
+  RunsRepository,
+  type NewRunRow,
+  type RunRow,
+} from '../src/modules/orchestrator/runtime/runs.repository';
 import { DATABASE } from '../src/platform/database/database.module';
 import type { Role } from '../src/platform/config/config.module';
 import { as, signupOwner } from './support/accounts';
@@ -35,6 +48,7 @@ export interface Step {
 }
 export interface Run {
   id: string;
+  triggerEventId: string;
   status: string;
   cursor: string | null;
   error: string | null;
@@ -531,10 +545,182 @@ describe('retries, time limits, cancel and concurrency keys (in process)', () =>
     const events = (
       await p.api.get(`${p.base}/events?type=maxai.integrations.connection.needs_reauth`)
     ).json<{ data: { id: string }[] }>();
-    await p.api.post(`${p.base}/events/${events.data[0]!.id}/replay`, {});
-    const hookRun = await p.runWhen(hookFlow, (r) => r.status === 'failed');
-    expect(stepOf(hookRun, 'hook')).toMatchObject({ attempts: 1, errorKind: 'auth' });
+    const twilioRefused = events.data[0]!.id;
+    await p.api.post(`${p.base}/events/${twilioRefused}/replay`, {});
+    // (Marking n8n emits another such event: a second run, which finds n8n unusable.)
+    const hookRun = await waitFor(async () => {
+      const mine = (await p.runs(hookFlow)).find(
+        (r) => r.triggerEventId === twilioRefused && r.status === 'failed',
+      );
+      return mine && p.run(mine.id);
+    });
+    expect(stepOf(hookRun, 'hook'), JSON.stringify(hookRun)).toMatchObject({
+      attempts: 1,
+      errorKind: 'auth',
+    });
     const n8n = await p.api.get(`${p.base}/connections/${p.n8nConnection}`);
     expect(n8n.json()).toMatchObject({ status: 'needs_reauth' });
+  });
+});
+
+describe('the executor, driven directly (in process)', () => {
+  let p: Awaited<ReturnType<typeof wirePlatform>>;
+  let repository: RunsRepository;
+  let flowId: string;
+  const WORKER = 'direct-worker';
+
+  const executor = (options: Partial<ExecutorOptions> = {}, perSecond = 1000) =>
+    new RunExecutor(
+      p.db(),
+      repository,
+      p.t.app.get(PlatformStepServices),
+      new ConnectionBudget(null, 'direct', perSecond),
+      p.t.app.get(OrchestratorMetrics),
+      pino({ level: 'silent' }),
+      {
+        workerId: WORKER,
+        leaseMs: 60_000,
+        maxStepsPerSlice: 50,
+        defaultStepTimeoutS: 5,
+        ...options,
+      },
+    );
+  /** A run of the test flow already held by this worker (the app's scheduler leaves it alone). */
+  const held = async (changes: Partial<NewRunRow> = {}) => {
+    const run = await withTenant(p.db(), p.tenantId, (tx) =>
+      repository.createRun(tx, {
+        tenantId: p.tenantId,
+        flowId,
+        version: 1,
+        clientId: p.clientId,
+        triggerEventId: randomBytes(8).toString('hex'),
+        triggerEvent: { type: 'maxai.test', data: { from: '+15557654321', to: OURS } },
+        status: 'running',
+        cursor: 'a',
+        lockedBy: WORKER,
+        lockedUntil: new Date(Date.now() + 60_000),
+        ...changes,
+      }),
+    );
+    return run!;
+  };
+  const reload = (run: RunRow) =>
+    withTenant(p.db(), p.tenantId, (tx) => repository.run(tx, p.tenantId, run.id));
+  const stepsOf = (run: RunRow) =>
+    withTenant(p.db(), p.tenantId, (tx) => repository.steps(tx, p.tenantId, run.id));
+
+  beforeAll(async () => {
+    p = await wirePlatform('standalone');
+    repository = p.t.app.get(RunsRepository);
+    flowId = await p.createFlow({
+      schemaVersion: 1,
+      name: 'driven',
+      trigger: smsTrigger('never-triggered'),
+      steps: [
+        { id: 'a', type: 'set_vars', vars: { one: 1 } },
+        { id: 'b', type: 'set_vars', vars: { two: 2 } },
+        sms('c', 'from c'),
+        sms('d', 'from d'),
+        { id: 'e', type: 'end' },
+      ],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it('completes a run with no step left, and fails one whose step is unknown', async () => {
+    const finished = await held({ cursor: null });
+    await executor().execute(finished);
+    expect(await reload(finished)).toMatchObject({ status: 'completed', lockedBy: null });
+    const lost = await held({ cursor: 'ghost' });
+    await executor().execute(lost);
+    expect(await reload(lost)).toMatchObject({ status: 'failed', error: 'unknown step ghost' });
+  });
+
+  it('refuses a run whose flow version is missing', async () => {
+    const orphan = await held({ version: 99 });
+    await expect(executor().execute(orphan)).rejects.toThrow(/flow version .* is missing/);
+  });
+
+  it('yields the worker after a slice of steps: the run goes back in the queue', async () => {
+    const run = await held();
+    await executor({ maxStepsPerSlice: 2 }).execute(run);
+    const after = await reload(run);
+    expect(after!.lockedBy).not.toBe(WORKER);
+    expect(after!.cursor).toBe('c');
+    // The app's own worker picks it up and finishes it.
+    const done = await waitFor(async () => {
+      const r = await reload(run);
+      return r?.status === 'completed' ? r : undefined;
+    });
+    expect(done.vars).toEqual({ one: 1, two: 2 });
+  });
+
+  it('leaves a run cancelled after it was claimed: no step starts, nothing is closed', async () => {
+    const run = await held({ deadlineAt: new Date(Date.now() + 60_000) });
+    await withTenant(p.db(), p.tenantId, (tx) =>
+      repository.updateRun(tx, p.tenantId, run.id, { status: 'cancelled', lockedBy: null }),
+    );
+    await executor().execute(run);
+    expect(await stepsOf(run)).toEqual([]);
+    // Past its deadline too: still not reclosed as timed out.
+    await executor().execute({ ...run, deadlineAt: new Date(Date.now() - 1) });
+    expect(await reload(run)).toMatchObject({ status: 'cancelled', error: null });
+  });
+
+  it('parks a step when the connection’s budget is spent, without counting an attempt', async () => {
+    const run = await held({ cursor: 'c' });
+    await executor({}, 1).execute(run);
+    const parked = await reload(run);
+    expect(parked).toMatchObject({ status: 'waiting', cursor: 'd' });
+    const d = (await stepsOf(run)).find((s) => s.stepId === 'd');
+    expect(d).toMatchObject({ status: 'waiting', attempts: 1, error: null });
+    const done = await waitFor(async () => {
+      const r = await reload(run);
+      return r?.status === 'completed' ? r : undefined;
+    });
+    expect(done.finishedAt).not.toBeNull();
+    expect((await stepsOf(run)).find((s) => s.stepId === 'd')).toMatchObject({
+      status: 'completed',
+      attempts: 1,
+    });
+  });
+
+  it('leaves the step to the worker that took the run over while it ran', async () => {
+    const run = await held({ cursor: 'c' });
+    await p.fault({
+      vendor: 'twilio',
+      method: 'POST',
+      pathIncludes: 'Messages.json',
+      latencyMs: 800,
+      remaining: 1,
+    });
+    const sentBefore = p.smsRequests('from c').length;
+    const executing = executor().execute(run);
+    await waitFor(async () => (await stepsOf(run)).some((s) => s.stepId === 'c'));
+    await withTenant(p.db(), p.tenantId, (tx) =>
+      repository.updateRun(tx, p.tenantId, run.id, {
+        lockedBy: 'another-worker',
+        lockedUntil: new Date(Date.now() + 60_000),
+      }),
+    );
+    await executing;
+    expect((await stepsOf(run)).find((s) => s.stepId === 'c')).toMatchObject({
+      status: 'running',
+    });
+    expect(await reload(run)).toMatchObject({ status: 'running', lockedBy: 'another-worker' });
+    // The other worker "dies": its lease lapses, the app's worker resumes the step and finds
+    // the SMS recorded in the side-effect ledger: its result, not a second SMS.
+    await withTenant(p.db(), p.tenantId, (tx) =>
+      repository.updateRun(tx, p.tenantId, run.id, { lockedUntil: new Date(Date.now() - 1) }),
+    );
+    await waitFor(async () => (await reload(run))?.status === 'completed');
+    expect((await stepsOf(run)).find((s) => s.stepId === 'c')).toMatchObject({
+      status: 'completed',
+      attempts: 2,
+      output: { body: 'from c', status: 'queued' },
+    });
+    expect(p.smsRequests('from c').length - sentBefore).toBe(1);
   });
 });
