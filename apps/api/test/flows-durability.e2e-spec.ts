@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { flowRuns, withTenant, type DatabaseHandle } from '@maxai/db';
+import { flowRuns, tenants, withTenant, type DatabaseHandle } from '@maxai/db';
 import {
   allVendorSimulators,
   createSimulatorServer,
@@ -508,6 +508,128 @@ describe('retries, time limits, cancel and concurrency keys (in process)', () =>
     expect(answers).toEqual(['answer to order 1', 'answer to order 2']);
     const [later, earlier] = runs; // newest first
     expect(Date.parse(later!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(earlier!.finishedAt!));
+    await p.deactivate(flowId);
+  });
+
+  it('skips, branches, times a wait out, wakes from a delay, fails invalid input', async () => {
+    const flowId = await p.createFlow({
+      schemaVersion: 1,
+      name: 'shapes',
+      trigger: smsTrigger('shapes'),
+      steps: [
+        { ...sms('skipped', 'never sent'), when: 'false' },
+        {
+          id: 'route',
+          type: 'branch',
+          conditions: [{ when: "event.data.body = 'shapes one'", next: 'reply_wait' }],
+          otherwise: 'broken',
+        },
+        {
+          id: 'reply_wait',
+          type: 'wait_for_event',
+          event: 'maxai.test.never',
+          correlate: { eventKey: 'event.data.none', runKey: 'event.data.none' },
+          timeoutSeconds: 1,
+          onTimeout: 'pause',
+        },
+        { id: 'unreached', type: 'end', status: 'cancelled' },
+        { id: 'pause', type: 'delay', duration: 'PT1M', next: 'done' },
+        sms('broken', '=vars.nothing'),
+        { id: 'done', type: 'end' },
+      ],
+    });
+    await p.inboundSms('shapes one');
+    const paused = await p.runWhen(flowId, (r) => stepOf(r, 'pause')?.status === 'waiting');
+    // Time travel past the delay.
+    await withTenant(p.db(), p.tenantId, (tx) =>
+      tx.update(flowRuns).set({ wakeAt: new Date() }).where(eq(flowRuns.id, paused.id)),
+    );
+    const done = await waitFor(async () => {
+      const r = await p.run(paused.id);
+      return r.status === 'completed' ? r : undefined;
+    });
+    expect(done.steps.map((s) => [s.stepId, s.status, s.attempts])).toEqual([
+      ['skipped', 'skipped', 1],
+      ['route', 'completed', 1],
+      ['reply_wait', 'completed', 1],
+      ['pause', 'completed', 1],
+      ['done', 'completed', 1],
+    ]);
+    expect(stepOf(done, 'route')!.output).toMatchObject({ next: 'reply_wait' });
+
+    await p.inboundSms('shapes two');
+    const invalid = await waitFor(async () => {
+      const r = (await p.runs(flowId)).find((x) => x.id !== paused.id && x.status === 'failed');
+      return r && p.run(r.id);
+    });
+    expect(stepOf(invalid, 'broken')).toMatchObject({ status: 'failed', errorKind: 'invalid' });
+    await p.deactivate(flowId);
+  });
+
+  it('retries with the default policy, and what is not a provider error (a refused connection)', async () => {
+    await withTenant(p.db(), p.tenantId, (tx) =>
+      tx
+        .update(tenants)
+        .set({ flowHttpAllowlist: ['127.0.0.1'] })
+        .where(eq(tenants.id, p.tenantId)),
+    );
+    const flowId = await p.createFlow({
+      schemaVersion: 1,
+      name: 'defaults',
+      trigger: smsTrigger('defaults'),
+      steps: [
+        sms('plain', 'default retry'),
+        { id: 'url', type: 'set_vars', vars: { url: 'http://127.0.0.1:1/refused' } },
+        {
+          id: 'call',
+          type: 'http.request',
+          inputs: { method: 'GET', url: '=vars.url' },
+          retry: { maxAttempts: 2, backoff: { initialMs: 50, maxMs: 50, multiplier: 1 } },
+        },
+      ],
+    });
+    await p.fault({
+      vendor: 'twilio',
+      method: 'POST',
+      pathIncludes: 'Messages.json',
+      status: 503,
+      remaining: 1,
+    });
+    await p.inboundSms('defaults please');
+    const run = await p.runWhen(flowId, (r) => r.status === 'completed', 20_000);
+    expect(stepOf(run, 'plain')).toMatchObject({ status: 'completed', attempts: 2 });
+    // A dropped connection cannot tell whether the request was acted on: in doubt on retry.
+    expect(stepOf(run, 'call')).toMatchObject({ attempts: 2, output: { inDoubt: true } });
+    await p.deactivate(flowId);
+  });
+
+  it('cancels a run while a failing call is in flight: the step ends cancelled, no retry', async () => {
+    const flowId = await p.createFlow({
+      schemaVersion: 1,
+      name: 'cancel failing',
+      trigger: smsTrigger('cancelfail'),
+      steps: [sms('flaky', 'flaky one', { retry: fast })],
+    });
+    await p.fault({
+      vendor: 'twilio',
+      method: 'POST',
+      pathIncludes: 'Messages.json',
+      latencyMs: 1000,
+      status: 503,
+      remaining: 1,
+    });
+    await p.inboundSms('cancelfail now');
+    const running = await p.runWhen(flowId, (r) => stepOf(r, 'flaky')?.status === 'running');
+    await p.api.post(`${p.base}/flow-runs/${running.id}/cancel`, {});
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await p.run(running.id);
+    expect(after.status).toBe('cancelled');
+    expect(stepOf(after, 'flaky')).toMatchObject({
+      status: 'cancelled',
+      attempts: 1,
+      output: null,
+    });
+    expect(p.smsRequests('flaky one')).toHaveLength(0);
     await p.deactivate(flowId);
   });
 

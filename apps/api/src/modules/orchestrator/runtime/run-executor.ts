@@ -44,7 +44,7 @@ type StepEnd =
       errorKind?: string;
     }
   | { kind: 'end'; status: 'completed' | 'cancelled' }
-  | { kind: 'fail'; reason: string; errorKind?: string };
+  | { kind: 'fail'; reason: string; errorKind: string };
 
 /**
  * Runs one claimed run forward, step by step, persisting each step's start and end: a worker
@@ -352,7 +352,7 @@ export class RunExecutor {
           await this.repository.updateStep(tx, run.tenantId, run.id, row.seq, {
             status: 'failed',
             error: end.reason,
-            errorKind: end.errorKind ?? null,
+            errorKind: end.errorKind,
             finishedAt,
           });
           await this.close(tx, run, 'failed', `step ${step.id}: ${end.reason}`);
