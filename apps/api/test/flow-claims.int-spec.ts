@@ -76,8 +76,8 @@ describe('flow run claims (runs.repository)', () => {
   });
 
   afterAll(async () => {
-    await handle?.close();
-    await testDb?.drop();
+    await handle.close();
+    await testDb.drop();
   });
 
   beforeEach(async () => {

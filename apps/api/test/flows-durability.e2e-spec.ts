@@ -214,7 +214,7 @@ describe('a worker SIGKILLed mid-run', () => {
   afterAll(async () => {
     for (const w of workers) w.child.kill('SIGKILL');
     await Promise.all(workers.map((w) => w.exited));
-    await p?.close();
+    await p.close();
   });
 
   const startWorker = async () => {
@@ -319,7 +319,7 @@ describe('retries, time limits, cancel and concurrency keys (in process)', () =>
     p = await wirePlatform('standalone');
   }, 60_000);
   afterAll(async () => {
-    await p?.close();
+    await p.close();
   });
 
   it('retries a transient 503 with backoff, then succeeds (attempts 2, one SMS)', async () => {
@@ -748,7 +748,7 @@ describe('the executor, driven directly (in process)', () => {
     });
   }, 60_000);
   afterAll(async () => {
-    await p?.close();
+    await p.close();
   });
 
   it('completes a run with no step left, and fails one whose step is unknown', async () => {

@@ -340,8 +340,7 @@ export class RunExecutor {
           await this.repository.updateRun(tx, run.tenantId, run.id, {
             status: 'waiting',
             // Woken by the run's deadline at the latest: a wait does not outlive the run's limit.
-            wakeAt:
-              run.deadlineAt && run.deadlineAt < end.wakeAt ? run.deadlineAt : end.wakeAt,
+            wakeAt: run.deadlineAt && run.deadlineAt < end.wakeAt ? run.deadlineAt : end.wakeAt,
             waitingType: end.waiting?.type ?? null,
             waitingKey: end.waiting?.key ?? null,
             lockedBy: null,
