@@ -861,6 +861,11 @@ export const flowRuns = pgTable(
     /** Rerun generation: part of every side effect's idempotency key. */
     attemptGroup: integer('attempt_group').notNull().default(0),
     deadlineAt: timestamp('deadline_at', { withTimezone: true, precision: 3 }),
+    /**
+     * The flow's `concurrencyKey` evaluated on the trigger event (JSON text; null without one):
+     * runs of a flow with equal keys execute one at a time, in creation order.
+     */
+    concurrencyKey: text('concurrency_key'),
     lockedBy: text('locked_by'),
     lockedUntil: timestamp('locked_until', { withTimezone: true, precision: 3 }),
     error: text('error'),
@@ -878,6 +883,9 @@ export const flowRuns = pgTable(
       .on(t.tenantId, t.waitingType, t.waitingKey)
       .where(sql`status = 'waiting'`),
     index('flow_runs_list_idx').on(t.tenantId, t.flowId, t.queuedAt),
+    index('flow_runs_concurrency_idx')
+      .on(t.tenantId, t.flowId, t.concurrencyKey, t.id)
+      .where(sql`concurrency_key is not null and status in ('queued', 'running', 'waiting')`),
     foreignKey({
       columns: [t.tenantId, t.flowId],
       foreignColumns: [flows.tenantId, flows.id],

@@ -1,5 +1,5 @@
 import { clients, flowRuns, flowRunSteps, flows, flowVersions, onlyRow, type Tx } from '@maxai/db';
-import { and, desc, eq, gte, lt, notInArray, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, notInArray, sql } from 'drizzle-orm';
 import type { FlowRow, FlowVersionRow, RunRow, StepRow } from './runtime/runs.repository';
 
 export interface RunFilter {
@@ -131,6 +131,19 @@ export class FlowsRepository {
       .where(and(eq(flowRuns.tenantId, tenantId), eq(flowRuns.id, id)))
       .returning();
     return onlyRow(rows, 'the updated run');
+  }
+
+  async cancelUnfinishedSteps(tx: Tx, tenantId: string, runId: string): Promise<void> {
+    await tx
+      .update(flowRunSteps)
+      .set({ status: 'cancelled', finishedAt: new Date() })
+      .where(
+        and(
+          eq(flowRunSteps.tenantId, tenantId),
+          eq(flowRunSteps.runId, runId),
+          inArray(flowRunSteps.status, ['running', 'waiting']),
+        ),
+      );
   }
 
   steps(tx: Tx, tenantId: string, runId: string): Promise<StepRow[]> {

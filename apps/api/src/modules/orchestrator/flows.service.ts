@@ -338,6 +338,9 @@ export class FlowsService {
         waitingType: null,
         waitingKey: null,
       });
+      // The step in progress (a delay, a wait, a call) ends with the run; an executor finishing
+      // a call meanwhile records its output on it but moves the run no further.
+      await this.repository.cancelUnfinishedSteps(tx, tenantId, runId);
       await this.audit.record(tx, {
         tenantId,
         actor: caller.actor,

@@ -1,8 +1,17 @@
-/** A pause that `wake()` can cut short: how an idle worker loop waits for its next poll. */
+/**
+ * A pause that `wake()` can cut short: how an idle worker loop waits for its next poll. A wake
+ * while nobody waits is kept (one, not counted): the loop was busy claiming when work arrived,
+ * so its next wait returns at once instead of sleeping a whole poll interval past that work.
+ */
 export class WakeablePause {
   private cut: (() => void) | undefined;
+  private pending = false;
 
   wait(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -15,7 +24,8 @@ export class WakeablePause {
   }
 
   wake(): void {
-    this.cut?.();
+    if (this.cut) this.cut();
+    else this.pending = true;
   }
 }
 

@@ -2,7 +2,12 @@ import { withTenant, type Database, type Tx } from '@maxai/db';
 import type { Logger } from 'pino';
 import type { FlowDefinition, FlowStep } from '../definition/flow-types';
 import { firstStep, nextStep } from '../definition/sequencing';
-import { eventKeyOf, matchesTrigger, type FlowEvent } from '../definition/trigger';
+import {
+  concurrencyKeyOf,
+  eventKeyOf,
+  matchesTrigger,
+  type FlowEvent,
+} from '../definition/trigger';
 import type { CloudEvent } from '../../events/events.service';
 import type { OrchestratorMetrics } from './orchestrator-metrics';
 import type { RunRow, RunsRepository } from './runs.repository';
@@ -43,10 +48,15 @@ export class FlowTriggers {
     for (const { flow, version } of candidates) {
       const definition = version.definition as unknown as FlowDefinition;
       let matches: boolean;
+      let concurrencyKey: string | null = null;
       try {
         matches = await matchesTrigger(definition, flowEvent);
+        if (matches) concurrencyKey = await concurrencyKeyOf(definition, flowEvent);
       } catch (error) {
-        this.logger.warn({ err: error, flowId: flow.id }, 'flow trigger filter failed');
+        this.logger.warn(
+          { err: error, flowId: flow.id },
+          'flow trigger filter or concurrency key failed',
+        );
         continue;
       }
       if (!matches) continue;
@@ -63,6 +73,7 @@ export class FlowTriggers {
         cursor: first.kind === 'run' ? first.stepId : null,
         iterations: first.kind === 'run' ? { ...first.loopCounters } : {},
         vars: { ...definition.vars },
+        concurrencyKey,
         deadlineAt: definition.timeoutSeconds
           ? new Date(Date.now() + definition.timeoutSeconds * 1000)
           : null,

@@ -44,7 +44,7 @@ type StepEnd =
       errorKind?: string;
     }
   | { kind: 'end'; status: 'completed' | 'cancelled' }
-  | { kind: 'fail'; reason: string; errorKind?: string };
+  | { kind: 'fail'; reason: string; errorKind: string };
 
 /**
  * Runs one claimed run forward, step by step, persisting each step's start and end: a worker
@@ -95,7 +95,7 @@ export class RunExecutor {
     }
     // A long run yields its worker: back in the queue behind other tenants' runs.
     await withTenant(this.db, run.tenantId, (tx) =>
-      this.repository.updateRun(tx, run.tenantId, run.id, {
+      this.repository.updateOwnRun(tx, run.tenantId, run.id, this.options.workerId, {
         status: 'queued',
         lockedBy: null,
         lockedUntil: null,
@@ -135,7 +135,10 @@ export class RunExecutor {
       const now = new Date();
       const current = await this.repository.step(tx, run.tenantId, run.id, run.stepSeq);
       if (current?.stepId === step.id && isUnfinished(current.status)) {
-        const attempts = current.attempts + 1;
+        // A retry after a failure, or a resume after a crash mid-attempt, is a new attempt; the
+        // end of a delay, a throttle or a wait's timeout continues the same one.
+        const sameAttempt = current.status === 'waiting' && current.error === null;
+        const attempts = sameAttempt ? current.attempts : current.attempts + 1;
         await this.repository.updateStep(tx, run.tenantId, run.id, current.seq, {
           status: 'running',
           attempts,
@@ -273,22 +276,16 @@ export class RunExecutor {
         call: result,
       };
     } catch (error) {
-      return this.failure(run, step, row, error);
+      return this.failure(step, row, error);
     }
   }
 
   /** Retry (with backoff and jitter) what may pass later; fail at once what never will. */
-  private async failure(run: RunRow, step: FlowStep, row: StepRow, error: unknown) {
+  private failure(step: FlowStep, row: StepRow, error: unknown): StepEnd {
     const retryable =
       error instanceof ProviderError ? error.retryable : !(error instanceof ExpressionError);
     const kind = error instanceof ProviderError ? error.kind : 'transient';
-    if (error instanceof ProviderError && error.kind === 'auth' && 'connectionId' in error) {
-      await this.services.connectionRefused(
-        run.tenantId,
-        String(error.connectionId),
-        error.message,
-      );
-    }
+    // An `auth` failure has already marked the connection (step-calls, which knows it).
     if (retryable && !isPermanent(error)) {
       const policy = 'retry' in step ? step.retry : undefined;
       const delay = retryDelayMs(policy ?? DEFAULT_RETRY, row.attempts);
@@ -296,14 +293,14 @@ export class RunExecutor {
         const retryAfter = error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0;
         const jittered = Math.max(retryAfter, delay / 2 + Math.random() * (delay / 2));
         return {
-          kind: 'suspend' as const,
+          kind: 'suspend',
           wakeAt: new Date(Date.now() + jittered),
           error: errorText(error),
           errorKind: kind,
         };
       }
     }
-    return { kind: 'fail' as const, reason: errorText(error), errorKind: kind };
+    return { kind: 'fail', reason: errorText(error), errorKind: kind };
   }
 
   /** Persists how the step ended and moves the run on; answers the run if this worker continues. */
@@ -320,6 +317,19 @@ export class RunExecutor {
       (finishedAt.getTime() - (row.startedAt ?? finishedAt).getTime()) / 1000,
     );
     return withTenant(this.db, run.tenantId, async (tx) => {
+      // Still ours? The run may have been cancelled while the step ran (or taken over after this
+      // worker's lease lapsed). Renewing also locks the run's row until this transaction ends.
+      const ours = await this.repository.renewLease(
+        tx,
+        run.tenantId,
+        run.id,
+        this.options.workerId,
+        this.options.leaseMs,
+      );
+      if (!ours) {
+        await this.abandon(tx, run, row, end, finishedAt);
+        return undefined;
+      }
       switch (end.kind) {
         case 'suspend':
           await this.repository.updateStep(tx, run.tenantId, run.id, row.seq, {
@@ -329,7 +339,8 @@ export class RunExecutor {
           });
           await this.repository.updateRun(tx, run.tenantId, run.id, {
             status: 'waiting',
-            wakeAt: end.wakeAt,
+            // Woken by the run's deadline at the latest: a wait does not outlive the run's limit.
+            wakeAt: run.deadlineAt && run.deadlineAt < end.wakeAt ? run.deadlineAt : end.wakeAt,
             waitingType: end.waiting?.type ?? null,
             waitingKey: end.waiting?.key ?? null,
             lockedBy: null,
@@ -340,7 +351,7 @@ export class RunExecutor {
           await this.repository.updateStep(tx, run.tenantId, run.id, row.seq, {
             status: 'failed',
             error: end.reason,
-            errorKind: end.errorKind ?? null,
+            errorKind: end.errorKind,
             finishedAt,
           });
           await this.close(tx, run, 'failed', `step ${step.id}: ${end.reason}`);
@@ -355,6 +366,24 @@ export class RunExecutor {
         case 'advance':
           return this.advance(tx, definition, run, step, row, end, finishedAt);
       }
+    });
+  }
+
+  /**
+   * The run is no longer this worker's. Cancelled: the step ends cancelled (with what it
+   * produced, if it completed). Taken over: the other worker owns the step's row now.
+   */
+  private async abandon(tx: Tx, run: RunRow, row: StepRow, end: StepEnd, finishedAt: Date) {
+    const current = await this.repository.run(tx, run.tenantId, run.id);
+    if (current?.status !== 'cancelled') {
+      this.logger.warn({ runId: run.id, stepId: row.stepId }, 'flow run was taken over mid-step');
+      return;
+    }
+    await this.repository.updateStep(tx, run.tenantId, run.id, row.seq, {
+      status: 'cancelled',
+      output: end.kind === 'advance' ? end.output : undefined,
+      error: 'the run was cancelled while the step ran',
+      finishedAt,
     });
   }
 
@@ -424,16 +453,23 @@ export class RunExecutor {
     status: FlowRunStatus,
     error: string | null,
   ): Promise<void> {
-    await this.repository.updateRun(tx, run.tenantId, run.id, {
-      status,
-      error,
-      finishedAt: new Date(),
-      lockedBy: null,
-      lockedUntil: null,
-      wakeAt: null,
-      waitingType: null,
-      waitingKey: null,
-    });
+    const closed = await this.repository.updateOwnRun(
+      tx,
+      run.tenantId,
+      run.id,
+      this.options.workerId,
+      {
+        status,
+        error,
+        finishedAt: new Date(),
+        lockedBy: null,
+        lockedUntil: null,
+        wakeAt: null,
+        waitingType: null,
+        waitingKey: null,
+      },
+    );
+    if (!closed) return; // cancelled meanwhile: it stays cancelled
     this.metrics.runsFinished.inc({ status });
     if (status === 'failed') {
       this.logger.warn({ runId: run.id, tenantId: run.tenantId, error }, 'flow run failed');

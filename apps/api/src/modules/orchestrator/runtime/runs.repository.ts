@@ -173,6 +173,32 @@ export class RunsRepository {
   }
 
   /**
+   * Changes a run only while this worker holds it: a run cancelled meanwhile (or taken over by
+   * another worker after this one's lease lapsed) is left as it is. Answers the changed run.
+   */
+  async updateOwnRun(
+    tx: Tx,
+    tenantId: string,
+    id: string,
+    workerId: string,
+    changes: Partial<NewRunRow>,
+  ): Promise<RunRow | undefined> {
+    const [row] = await tx
+      .update(flowRuns)
+      .set(changes)
+      .where(
+        and(
+          eq(flowRuns.tenantId, tenantId),
+          eq(flowRuns.id, id),
+          eq(flowRuns.lockedBy, workerId),
+          eq(flowRuns.status, 'running'),
+        ),
+      )
+      .returning();
+    return row;
+  }
+
+  /**
    * Extends this worker's lease; answers false when the run is no longer this worker's to run
    * (cancelled, or its lease expired and another worker took it).
    */
@@ -201,7 +227,10 @@ export class RunsRepository {
   /**
    * Claims runnable runs fairly: queued ones, waiting ones whose time came, and running ones
    * whose worker's lease expired. Tenants take turns (each tenant's oldest first, then each
-   * tenant's second…), within the per-tenant and global limits.
+   * tenant's second…), within the per-tenant and global limits. A run with a concurrency key
+   * waits while an earlier run of its flow with the same key has not ended (or another one is
+   * executing, e.g. an earlier one rerun): equal keys run one at a time, in creation order (ids
+   * are time-ordered UUIDv7).
    */
   claim(workerId: string, limits: ClaimLimits): Promise<RunRow[]> {
     return withSystem(this.db, async (tx) => {
@@ -217,10 +246,17 @@ export class RunsRepository {
         candidates as (
           select tenant_id, id, coalesce(wake_at, queued_at) as due,
             row_number() over (partition by tenant_id order by coalesce(wake_at, queued_at), id) as rn
-          from flow_runs
-          where status = 'queued'
-            or (status = 'waiting' and wake_at <= now())
-            or (status = 'running' and locked_until <= now())
+          from flow_runs r
+          where (status = 'queued'
+              or (status = 'waiting' and wake_at <= now())
+              or (status = 'running' and locked_until <= now()))
+            and (r.concurrency_key is null or not exists (
+              select 1 from flow_runs o
+              where o.tenant_id = r.tenant_id and o.flow_id = r.flow_id
+                and o.concurrency_key = r.concurrency_key and o.id <> r.id
+                and ((o.id < r.id and o.status in ('queued', 'running', 'waiting'))
+                  or (o.status = 'running' and o.locked_until > now()))
+            ))
         )
         select c.tenant_id, c.id from candidates c
         left join live l on l.tenant_id = c.tenant_id

@@ -101,17 +101,28 @@ async function portCall(ctx: CallContext): Promise<CallResult> {
   }
   const call = (options: { idempotencyKey?: string; signal: AbortSignal }) =>
     invoke(ports, ctx.plan.input, options);
-  try {
+  return refusing(ctx, bound, async () => {
     if (!ctx.plan.spec.sideEffecting) {
       const result = await withTimeout(ctx.timeoutMs, (signal) => call({ signal }));
       return done(ctx, result.data, null, null, usageOf(result));
     }
-    return await once(ctx, async () => {
+    return once(ctx, async () => {
       const result = await withTimeout(ctx.timeoutMs, (signal) =>
         call({ idempotencyKey: ctx.idempotencyKey, signal }),
       );
       return { output: result.data, usage: usageOf(result) };
     });
+  });
+}
+
+/** An `auth` failure marks the connections the call went through (they need re-authorizing). */
+async function refusing<T>(
+  ctx: CallContext,
+  bound: { connectionId: string }[],
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
   } catch (error) {
     if (error instanceof ProviderError && error.kind === 'auth') {
       for (const connection of bound) {
@@ -194,15 +205,17 @@ async function llmGenerate(ctx: CallContext): Promise<CallResult> {
   ];
   const model = input.model?.id ?? rendered.model;
   if (!model) throw new PermanentStepError('the prompt names no model and the step gives none');
-  const result = await withTimeout(ctx.timeoutMs, (signal) =>
-    llm.complete(
-      {
-        model,
-        messages,
-        temperature: input.model?.temperature ?? rendered.temperature,
-        maxTokens: input.model?.maxTokens ?? rendered.maxTokens,
-      },
-      { signal },
+  const result = await refusing(ctx, bound, () =>
+    withTimeout(ctx.timeoutMs, (signal) =>
+      llm.complete(
+        {
+          model,
+          messages,
+          temperature: input.model?.temperature ?? rendered.temperature,
+          maxTokens: input.model?.maxTokens ?? rendered.maxTokens,
+        },
+        { signal },
+      ),
     ),
   );
   return done(
@@ -285,22 +298,24 @@ async function n8nDelegate(ctx: CallContext, step: N8nDelegateStep): Promise<Cal
       'n8n callbacks need an n8n webhook endpoint (POST /v1/tenants/{tenantId}/webhook-endpoints)',
     );
   }
-  const { ports } = await ctx.services.ports(scopeOf(ctx.run), ['workflow']);
+  const { ports, bound } = await ctx.services.ports(scopeOf(ctx.run), ['workflow']);
   const workflow = present(ports.workflow, 'the workflow adapter');
-  const result = await once(ctx, async () => {
-    const res = await withTimeout(ctx.timeoutMs, (signal) =>
-      workflow.trigger(
-        {
-          webhookPath: input.workflow,
-          payload: { ...input.payload, maxaiRunId: ctx.run.id },
-          mode: input.mode === 'sync' ? 'sync' : 'async',
-          callbackUrl,
-        },
-        { idempotencyKey: ctx.idempotencyKey, signal },
-      ),
-    );
-    return { output: res.data, usage: usageOf(res) };
-  });
+  const result = await refusing(ctx, bound, () =>
+    once(ctx, async () => {
+      const res = await withTimeout(ctx.timeoutMs, (signal) =>
+        workflow.trigger(
+          {
+            webhookPath: input.workflow,
+            payload: { ...input.payload, maxaiRunId: ctx.run.id },
+            mode: input.mode === 'sync' ? 'sync' : 'async',
+            callbackUrl,
+          },
+          { idempotencyKey: ctx.idempotencyKey, signal },
+        ),
+      );
+      return { output: res.data, usage: usageOf(res) };
+    }),
+  );
   if (input.mode === 'sync') return result;
   // The callback names n8n's execution: the workflow must answer its id (a Respond to Webhook
   // node with `{{ $execution.id }}`). An in-doubt result has none either.

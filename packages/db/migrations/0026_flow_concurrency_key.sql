@@ -1,0 +1,2 @@
+ALTER TABLE "flow_runs" ADD COLUMN "concurrency_key" text;--> statement-breakpoint
+CREATE INDEX "flow_runs_concurrency_idx" ON "flow_runs" USING btree ("tenant_id","flow_id","concurrency_key","id") WHERE concurrency_key is not null and status in ('queued', 'running', 'waiting');
