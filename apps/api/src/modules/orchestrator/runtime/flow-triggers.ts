@@ -87,7 +87,7 @@ export class FlowTriggers {
         key =
           step.type === 'wait_for_event'
             ? await eventKeyOf(step, flowEvent)
-            : (event.data as { executionId?: unknown }).executionId;
+            : (event.data as { correlationId?: unknown }).correlationId;
       } catch {
         continue;
       }
