@@ -111,6 +111,7 @@ async function seed(account: Account, clientName: string, agentName: string) {
     })
   ).json<{ id: string }>();
   const callback = JSON.stringify({
+    correlationId: `run-${clientName}:delegate:g0:s1`,
     executionId: `exec-${clientName}`,
     status: 'success',
     output: { note: clientName },

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ProviderError } from '@maxai/core';
-import { connections, sideEffects, tenants, withTenant, type DatabaseHandle } from '@maxai/db';
+import {
+  connections,
+  sideEffects,
+  tenants,
+  usageEvents,
+  withTenant,
+  type DatabaseHandle,
+} from '@maxai/db';
 import {
   allVendorSimulators,
   createSimulatorServer,
@@ -763,10 +770,10 @@ describe('flow call steps against the provider simulators', () => {
       expect((await executions()).filter((e) => e.path === 'score')).toHaveLength(1);
     });
 
-    it('callback: needs an n8n webhook endpoint, then waits for the execution’s callback', async () => {
+    it('callback: needs an n8n webhook endpoint, then waits for the callback naming its correlation id', async () => {
       await control('n8n/workflows', {
         path: 'enrich',
-        async: { output: { enriched: true }, answerExecutionId: true, delayMs: 60_000 },
+        async: { output: { enriched: true }, delayMs: 60_000 },
       });
       // Another provider's endpoint and a disabled n8n one do not count.
       const twilioEndpoint = await api.post(`${base}/webhook-endpoints`, {
@@ -794,31 +801,74 @@ describe('flow call steps against the provider simulators', () => {
       });
       expect(endpoint.statusCode, endpoint.body).toBe(201);
       const { id: endpointId } = endpoint.json<{ id: string }>();
-      const waiting = await call(delegate('callback', 'enrich', { timeoutSeconds: 600 }));
-      expect(waiting).toMatchObject({
+      const run = await newRun();
+      const key = `${run.id}:delegate:g0:s1`;
+      const waiting = await call(delegate('callback', 'enrich', { timeoutSeconds: 600 }), {
+        run,
+        key,
+      });
+      // The correlation id is the step's idempotency key: unique per delegation.
+      expect(waiting).toEqual({
         kind: 'waiting',
         event: 'maxai.workflow.callback.received',
-        key: expect.stringMatching(/^\d+$/),
+        key,
         timeoutSeconds: 600,
+        // What sending it did, for the step's record (n8n's answer named no execution).
+        call: {
+          kind: 'done',
+          input: { workflow: 'enrich', mode: 'callback', payload: { lead: '+15550001111' } },
+          output: { status: 'accepted', executionId: undefined },
+          idempotencyKey: key,
+          promptVersionId: null,
+          usage: [
+            expect.objectContaining({ kind: 'provider_call', provider: 'n8n', reference: null }),
+          ],
+        },
       });
       const [execution] = (await executions()).filter((e) => e.path === 'enrich');
-      expect(execution!.payload.callbackUrl).toBe(
-        `${t.config.PUBLIC_URL}/webhooks/n8n/${endpointId}`,
-      );
+      expect(execution!.payload).toEqual({
+        lead: '+15550001111',
+        maxaiRunId: run.id,
+        callbackUrl: `${t.config.PUBLIC_URL}/webhooks/n8n/${endpointId}`,
+        correlationId: key,
+      });
+      expect(execution!.headers['idempotency-key']).toBe(key);
       expect(await call(delegate('callback', 'enrich'))).toMatchObject({ timeoutSeconds: 3600 });
     });
 
-    it('callback: a workflow that does not answer its execution id cannot be awaited', async () => {
+    it('callback: a workflow answering only "Workflow was started" is awaited; a retry waits for the same callback without sending again', async () => {
       await control('n8n/workflows', { path: 'fire-and-forget', async: { delayMs: 60_000 } });
-      const error = await rejection(done(delegate('callback', 'fire-and-forget')));
-      expect(error).toBeInstanceOf(PermanentStepError);
-      expect(error.message).toBe('n8n accepted the workflow without an execution id');
+      const run = await newRun();
+      const key = `${run.id}:delegate:g0:s1`;
+      const waitingFor = (k: string, output: unknown, usage: number) => ({
+        kind: 'waiting',
+        key: k,
+        call: { output, idempotencyKey: k, usage: new Array(usage).fill(expect.anything()) },
+      });
+      const first = await call(delegate('callback', 'fire-and-forget'), { run, key });
+      expect(first).toMatchObject(waitingFor(key, { status: 'accepted' }, 1));
+      expect(await ledger(key)).toMatchObject([{ state: 'done', result: { status: 'accepted' } }]);
+      // A worker crashed after n8n accepted: the retry finds the ledger's result (usage counted
+      // once, by the first).
+      expect(await call(delegate('callback', 'fire-and-forget'), { run, key })).toMatchObject(
+        waitingFor(key, { status: 'accepted' }, 0),
+      );
+      // …or only the intent (in doubt): n8n may have started it, so its callback is awaited.
+      const inDoubt = `${run.id}:delegate:g0:s2`;
+      await withTenant(db, owner.tenantId, (tx) =>
+        t.app.get(RunsRepository).beginSideEffect(tx, owner.tenantId, inDoubt, run.id, 'delegate'),
+      );
+      expect(
+        await call(delegate('callback', 'fire-and-forget'), { run, key: inDoubt }),
+      ).toMatchObject(waitingFor(inDoubt, { inDoubt: true }, 0));
+      expect((await executions()).filter((e) => e.path === 'fire-and-forget')).toHaveLength(1);
     });
 
     it('callback, end to end: the run waits, n8n’s signed callback resumes it with the result', async () => {
+      // "Respond: Immediately": n8n answers no execution id, the callback echoes ours.
       await control('n8n/workflows', {
         path: 'enrich-e2e',
-        async: { output: { score: 87 }, answerExecutionId: true, delayMs: 1500 },
+        async: { output: { score: 87 }, delayMs: 1500 },
         callbackSecret: 'callback-secret-0123456789',
       });
       const created = await api.post(`${base}/flows`, {
@@ -872,7 +922,13 @@ describe('flow call steps against the provider simulators', () => {
         const found = await runOf();
         return found?.status === 'waiting' ? found : undefined;
       });
-      // Callbacks of other executions (or without a body) do not resume it.
+      const [execution] = (await executions()).filter((e) => e.path === 'enrich-e2e');
+      expect(execution!.payload.correlationId).toMatch(
+        new RegExp(`^${waiting.id}:delegate:g0:s\\d+$`),
+      );
+      // Callbacks of other delegations (or naming only an execution, or without a body) do not
+      // resume it.
+      await kick('maxai.workflow.callback.received', { correlationId: 'someone-else' });
       await kick('maxai.workflow.callback.received', { executionId: 'someone-else' });
       await kick('maxai.workflow.callback.received');
       expect((await runOf())!.status).toBe('waiting');
@@ -883,14 +939,89 @@ describe('flow call steps against the provider simulators', () => {
       expect(detail.steps).toEqual([
         expect.objectContaining({
           stepId: 'delegate',
+          status: 'completed',
+          // Kept when the trigger was sent, not lost to the wait.
+          idempotencyKey: execution!.payload.correlationId,
+          input: { workflow: 'enrich-e2e', mode: 'callback', payload: { lead: '+15550001111' } },
           output: {
             provider: 'n8n',
+            correlationId: execution!.payload.correlationId,
             executionId: expect.stringMatching(/^\d+$/),
             status: 'succeeded',
             output: { score: 87 },
           },
         }),
         expect.objectContaining({ stepId: 'keep', output: { score: 87 } }),
+      ]);
+      const usage = await withTenant(db, owner.tenantId, (tx) =>
+        tx.select().from(usageEvents).where(eq(usageEvents.runId, waiting.id)),
+      );
+      expect(usage).toEqual([
+        expect.objectContaining({
+          kind: 'provider_call',
+          provider: 'n8n',
+          operation: 'workflow.trigger',
+          quantity: 1,
+          stepId: expect.stringMatching(/^delegate#\d+$/),
+        }),
+      ]);
+      await api.post(`${base}/flows/${id}/deactivate`, {});
+    });
+
+    it('callback that never comes: the step times out and the run fails, the trigger’s record kept', async () => {
+      await control('n8n/workflows', { path: 'never', async: { delayMs: 60_000 } });
+      const created = await api.post(`${base}/flows`, {
+        name: 'n8n silence',
+        definition: {
+          schemaVersion: 1,
+          name: 'n8n silence',
+          trigger: { events: ['maxai.test.silence'] },
+          steps: [
+            {
+              id: 'delegate',
+              type: 'n8n.delegate',
+              workflow: 'never',
+              mode: 'callback',
+              timeoutSeconds: 1,
+            },
+          ],
+        },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const id = created.json<{ id: string }>().id;
+      expect((await api.post(`${base}/flows/${id}/activate`, { version: 1 })).statusCode).toBe(200);
+      const started = await t.app.get(FlowTriggers).handle({
+        specversion: '1.0',
+        id: randomUUID(),
+        type: 'maxai.test.silence',
+        source: '/test',
+        subject: null,
+        time: new Date().toISOString(),
+        datacontenttype: 'application/json',
+        tenantid: owner.tenantId,
+        clientid: null,
+        agentid: null,
+        correlationid: null,
+        data: {},
+      } as unknown as CloudEvent);
+      expect(started).toBe(1);
+      const failed = await waitFor(async () => {
+        const [found] = (await api.get(`${base}/flow-runs?flowId=${id}`)).json<{
+          data: { id: string; status: string; error: string | null }[];
+        }>().data;
+        return found?.status === 'failed' ? found : undefined;
+      });
+      expect(failed.error).toBe('step "delegate" timed out');
+      const detail = (await api.get(`${base}/flow-runs/${failed.id}`)).json<{
+        steps: { stepId: string; idempotencyKey: string | null; output: unknown }[];
+      }>();
+      const [execution] = (await executions()).filter((e) => e.path === 'never');
+      expect(detail.steps).toEqual([
+        expect.objectContaining({
+          stepId: 'delegate',
+          idempotencyKey: execution!.payload.correlationId,
+          output: null,
+        }),
       ]);
       await api.post(`${base}/flows/${id}/deactivate`, {});
     });

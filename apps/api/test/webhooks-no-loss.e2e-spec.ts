@@ -135,10 +135,14 @@ describe.skipIf(!runnable)('webhook ingress loses nothing under faults', () => {
     const attempts = new Map<string, Attempt[]>();
     const acked = new Set<string>();
     /** A provider: retries every non-2xx (and connection errors) until acknowledged. */
-    const deliver = async (executionId: string) => {
-      const body = JSON.stringify({ executionId, status: 'succeeded', output: { n: executionId } });
+    const deliver = async (correlationId: string) => {
+      const body = JSON.stringify({
+        correlationId,
+        status: 'succeeded',
+        output: { n: correlationId },
+      });
       const log: Attempt[] = [];
-      attempts.set(executionId, log);
+      attempts.set(correlationId, log);
       for (;;) {
         const sentAt = Date.now();
         const status = await fetch(target, {
@@ -154,7 +158,7 @@ describe.skipIf(!runnable)('webhook ingress loses nothing under faults', () => {
           .catch(() => 0);
         log.push({ sentAt, answeredAt: Date.now(), status });
         if (status >= 200 && status < 300) {
-          acked.add(executionId);
+          acked.add(correlationId);
           return;
         }
         await new Promise((r) => setTimeout(r, 150));
@@ -167,7 +171,7 @@ describe.skipIf(!runnable)('webhook ingress loses nothing under faults', () => {
       const until = Date.now() + ms;
       while (Date.now() < until) {
         sequence += 1;
-        inFlight.push(deliver(`exec-${String(sequence)}`));
+        inFlight.push(deliver(`run:delegate:g0:s${String(sequence)}`));
         await new Promise((r) => setTimeout(r, 25));
       }
     };

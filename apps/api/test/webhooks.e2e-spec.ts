@@ -372,7 +372,11 @@ describe('webhook ingress, end to end from the provider simulators', () => {
     const endpoint = await createEndpoint({ provider: 'n8n', name: 'n8n', clientId });
     const secret = (endpoint.setup as { secret: string }).secret;
     const path = new URL(endpoint.url).pathname;
-    const body = JSON.stringify({ executionId: 'e-1', status: 'succeeded', output: { ok: true } });
+    const body = JSON.stringify({
+      correlationId: 'e-1',
+      status: 'succeeded',
+      output: { ok: true },
+    });
     const post = (payload: string, headers: Record<string, string>, url = path) =>
       t.app.inject({ method: 'POST', url, headers, payload });
     const json = { 'content-type': 'application/json' };
@@ -392,7 +396,7 @@ describe('webhook ingress, end to end from the provider simulators', () => {
     expect((await post(body, signed, `/webhooks/acme/${endpoint.id}`)).statusCode).toBe(404);
     expect((await post(body, { ...signed, 'content-type': 'text/plain' })).statusCode).toBe(415);
     const huge = JSON.stringify({
-      executionId: 'e-2',
+      correlationId: 'e-2',
       status: 'succeeded',
       pad: 'x'.repeat(70_000),
     });
@@ -496,7 +500,7 @@ describe('webhook ingress, end to end from the provider simulators', () => {
     }>();
     expect(audit.data.length).toBeGreaterThanOrEqual(1);
 
-    const good = JSON.stringify({ executionId: 'e-replay', status: 'succeeded', output: {} });
+    const good = JSON.stringify({ correlationId: 'e-replay', status: 'succeeded', output: {} });
     await t.app.inject({
       method: 'POST',
       url: path,
@@ -528,7 +532,7 @@ describe('webhook ingress, end to end from the provider simulators', () => {
   it('purges raw bodies after the retention period and keeps the events', async () => {
     const endpoint = await createEndpoint({ provider: 'n8n', name: 'retention' });
     const secret = (endpoint.setup as { secret: string }).secret;
-    const body = JSON.stringify({ executionId: 'e-old', status: 'succeeded', output: {} });
+    const body = JSON.stringify({ correlationId: 'e-old', status: 'succeeded', output: {} });
     await t.app.inject({
       method: 'POST',
       url: new URL(endpoint.url).pathname,
@@ -572,7 +576,7 @@ describe('webhook ingress, end to end from the provider simulators', () => {
       })
     ).json<Endpoint>();
     expect(rotated.setup).toEqual({ secret: 'a-brand-new-shared-secret-1234' });
-    const body = '{"executionId":"rot","status":"succeeded"}';
+    const body = '{"correlationId":"rot","status":"succeeded"}';
     const send = (secret: string) =>
       t.app.inject({
         method: 'POST',

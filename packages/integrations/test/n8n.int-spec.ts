@@ -210,14 +210,29 @@ describe('N8nWorkflows failure classes', () => {
       async: { fail: 'node X failed', delayMs: 10 },
     });
     const pending = new Promise<WorkflowCallback>((resolve) => waiting.push(resolve));
-    await workflows({ headerAuth: undefined }).trigger({
+    const { data } = await workflows({ headerAuth: undefined }).trigger({
       webhookPath: 'fails',
-      payload: {},
+      payload: { lead: 'l9' },
       mode: 'async',
       callbackUrl,
+      correlationId: 'run-9:delegate:g0:s1',
+    });
+    // "Respond: Immediately" names no execution: the correlation id is what comes back.
+    expect(data).toEqual({ status: 'accepted', executionId: undefined });
+    const executions = (await (await fetch(`${base}/_control/n8n/executions`)).json()) as {
+      payload: unknown;
+    }[];
+    expect(executions.at(-1)?.payload).toEqual({
+      lead: 'l9',
+      callbackUrl,
+      correlationId: 'run-9:delegate:g0:s1',
     });
     const callback = await pending;
-    expect(JSON.parse(callback.body)).toMatchObject({ status: 'failed', error: 'node X failed' });
+    expect(JSON.parse(callback.body)).toMatchObject({
+      correlationId: 'run-9:delegate:g0:s1',
+      status: 'failed',
+      error: 'node X failed',
+    });
     expect(
       verifyN8nCallback(
         'n8n-simulator-secret',
@@ -229,7 +244,7 @@ describe('N8nWorkflows failure classes', () => {
 });
 
 describe('n8n callback signature (our scheme)', () => {
-  const body = '{"executionId":"1","status":"succeeded"}';
+  const body = '{"correlationId":"r:s:g0:s1","status":"succeeded"}';
   const now = 1_790_000_000_000;
 
   it('signs and verifies within five minutes either way', () => {

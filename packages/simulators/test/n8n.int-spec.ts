@@ -85,12 +85,44 @@ describe('n8n simulator: Webhook node (docs.n8n.io webhook node)', () => {
     expect((await (await fetch(`${base}/_control/webhooks`)).json()) as unknown[]).toEqual([]);
   });
 
+  it('echoes the payload’s correlationId in the callback of a "Respond: Immediately" workflow', async () => {
+    await post('/_control/n8n/workflows', {
+      path: 'plain',
+      async: { fail: 'node X failed' },
+      callbackSecret: 's3cret',
+    });
+    const answer = await post('/n8n/webhook/plain', {
+      lead: 'l1',
+      callbackUrl: 'http://127.0.0.1:9/x',
+      correlationId: 'run-8:delegate:g0:s1',
+    });
+    expect(answer.body).toEqual({ message: 'Workflow was started' });
+    let sent: { body: string; headers: Record<string, string> }[] = [];
+    for (let i = 0; i < 50 && sent.length === 0; i += 1) {
+      await new Promise((r) => setTimeout(r, 20));
+      sent = (await (await fetch(`${base}/_control/webhooks`)).json()) as typeof sent;
+    }
+    expect(JSON.parse(sent[0]!.body)).toEqual({
+      correlationId: 'run-8:delegate:g0:s1',
+      executionId: expect.stringMatching(/^\d+$/) as unknown,
+      status: 'failed',
+      error: 'node X failed',
+    });
+    const t = Number(/t=(\d+)/.exec(sent[0]!.headers['x-maxai-signature']!)?.[1]);
+    expect(sent[0]!.headers['x-maxai-signature']).toBe(
+      maxaiCallbackSignature(sent[0]!.body, 's3cret', t),
+    );
+  });
+
   it('answers the execution id the callback carries, when the workflow responds with it', async () => {
     await post('/_control/n8n/workflows', {
       path: 'tracked',
       async: { output: { ok: true }, answerExecutionId: true },
     });
-    const answer = await post('/n8n/webhook/tracked', { callbackUrl: 'http://127.0.0.1:9/x' });
+    const answer = await post('/n8n/webhook/tracked', {
+      callbackUrl: 'http://127.0.0.1:9/x',
+      correlationId: 'run-7:delegate:g0:s1',
+    });
     const { executionId } = answer.body as { executionId: string };
     expect(executionId).toMatch(/^\d+$/);
     let sent: { body: string }[] = [];
@@ -99,6 +131,7 @@ describe('n8n simulator: Webhook node (docs.n8n.io webhook node)', () => {
       sent = (await (await fetch(`${base}/_control/webhooks`)).json()) as typeof sent;
     }
     expect(JSON.parse(sent[0]!.body)).toEqual({
+      correlationId: 'run-7:delegate:g0:s1',
       executionId,
       status: 'succeeded',
       output: { ok: true },
@@ -119,6 +152,12 @@ describe('n8n simulator: Webhook node (docs.n8n.io webhook node)', () => {
     }
     const [hit] = sent;
     expect(hit?.status).toBe('error');
+    // No correlationId received, none echoed.
+    expect(Object.keys(JSON.parse(hit!.body) as object)).toEqual([
+      'executionId',
+      'status',
+      'output',
+    ]);
     expect(JSON.parse(hit!.body)).toMatchObject({ status: 'succeeded', output: null });
     const header = hit!.headers['x-maxai-signature']!;
     const t = Number(/t=(\d+)/.exec(header)?.[1]);

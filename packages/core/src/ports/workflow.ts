@@ -6,10 +6,14 @@ export interface WorkflowTrigger {
   payload: Record<string, unknown>;
   /**
    * `sync`: n8n answers the workflow's result (Respond to Webhook / last node).
-   * `async`: n8n acknowledges at once and later posts the result to `callbackUrl`, signed.
+   * `async`: n8n acknowledges at once and later posts the result to `callbackUrl`, signed,
+   * echoing `correlationId` — the caller's name for this delegation, since n8n's immediate
+   * answer carries no execution id to wait for.
    */
   mode: 'sync' | 'async';
   callbackUrl?: string | undefined;
+  /** Unique per delegation; required with `async`. */
+  correlationId?: string | undefined;
 }
 
 export interface WorkflowRun {

@@ -25,10 +25,11 @@ export interface N8nWorkflowsOptions {
 
 /**
  * WorkflowDelegatePort on n8n's Webhook node. `sync`: the workflow's answer is the output.
- * `async`: n8n acknowledges (`{"message":"Workflow was started"}`) and later POSTs
- * `{ executionId, status, output | error }` to the `callbackUrl` we add to the payload, signed
- * with `x-maxai-signature` (see `verifyN8nCallback`). A POST is retried after a transient
- * failure only with an idempotency key (sent as `Idempotency-Key`, for the workflow to dedupe).
+ * `async`: n8n acknowledges (`{"message":"Workflow was started"}`, no execution id) and later
+ * POSTs `{ correlationId, executionId?, status, output | error }` to the `callbackUrl` we add to
+ * the payload next to the `correlationId` it must echo, signed with `x-maxai-signature` (see
+ * `verifyN8nCallback`). A POST is retried after a transient failure only with an idempotency key
+ * (sent as `Idempotency-Key`, for the workflow to dedupe).
  */
 export class N8nWorkflows implements WorkflowDelegatePort {
   private readonly http: ProviderHttp;
@@ -50,11 +51,11 @@ export class N8nWorkflows implements WorkflowDelegatePort {
   }
 
   async trigger(input: WorkflowTrigger, options?: CallOptions): Promise<PortResult<WorkflowRun>> {
-    if (input.mode === 'async' && !input.callbackUrl) {
+    if (input.mode === 'async' && (!input.callbackUrl || !input.correlationId)) {
       throw new ProviderError({
         kind: 'invalid',
         provider: 'n8n',
-        message: 'an async n8n workflow needs a callbackUrl',
+        message: 'an async n8n workflow needs a callbackUrl and a correlationId',
       });
     }
     const path = input.webhookPath.replace(/^\/+/, '');
@@ -62,7 +63,7 @@ export class N8nWorkflows implements WorkflowDelegatePort {
     const response = await this.http.request<unknown>('POST', `${root}/${path}`, {
       json:
         input.mode === 'async'
-          ? { ...input.payload, callbackUrl: input.callbackUrl }
+          ? { ...input.payload, callbackUrl: input.callbackUrl, correlationId: input.correlationId }
           : input.payload,
       idempotencyKey: options?.idempotencyKey,
       signal: options?.signal,

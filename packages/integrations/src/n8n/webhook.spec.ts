@@ -109,17 +109,19 @@ describe('n8nWebhooks.verify (x-maxai-signature, docs/providers/n8n.md)', () => 
 describe('n8nWebhooks.normalize', () => {
   it('a succeeded callback → maxai.workflow.callback.received', () => {
     const result = n8nWebhooks.normalize(inbound(fixture('n8n', 'callback.succeeded.json')));
+    const correlationId = '0f6d2c1e-5b7a-4c1e-9a8e-2d4f6b8a0c13:enrich:g0:s2';
     expect(result).toEqual({
       ok: true,
-      providerEventId: '4817:succeeded',
+      providerEventId: `${correlationId}:succeeded`,
       providerEventType: 'callback',
       attribution: {},
       events: [
         {
           type: 'maxai.workflow.callback.received',
-          subject: '4817',
+          subject: correlationId,
           data: {
             provider: 'n8n',
+            correlationId,
             executionId: '4817',
             status: 'succeeded',
             output: { score: 87, tags: ['hot'] },
@@ -135,11 +137,12 @@ describe('n8nWebhooks.normalize', () => {
     const result = n8nWebhooks.normalize(inbound(fixture('n8n', 'callback.failed.json')));
     expect(result).toMatchObject({
       ok: true,
-      providerEventId: '4818:failed',
+      providerEventId: '0f6d2c1e-5b7a-4c1e-9a8e-2d4f6b8a0c13:enrich:g1:s3:failed',
       events: [
         {
           data: {
             provider: 'n8n',
+            correlationId: '0f6d2c1e-5b7a-4c1e-9a8e-2d4f6b8a0c13:enrich:g1:s3',
             executionId: '4818',
             status: 'failed',
             error: 'node "Enrich lead" failed: 429 Too Many Requests',
@@ -151,12 +154,35 @@ describe('n8nWebhooks.normalize', () => {
     expectSchemaValid(result);
   });
 
-  it('calls a body without executionId or status unparseable', () => {
+  it('needs only the correlation id and the status: the execution id is optional', () => {
+    const result = n8nWebhooks.normalize(inbound(fixture('n8n', 'callback.minimal.json')));
+    const correlationId = '7a1b9e40-3c2d-4f5e-8a6b-1c0d2e3f4a5b:delegate:g0:s1';
+    expect(result).toMatchObject({
+      ok: true,
+      providerEventId: `${correlationId}:succeeded`,
+      events: [{ subject: correlationId, data: { provider: 'n8n', correlationId } }],
+    });
+    expect(result.ok && result.events[0]?.data).not.toHaveProperty('executionId');
+    expectSchemaValid(result);
+    // A number that is no id (1e999 is Infinity) is dropped, not kept as text.
+    const odd = n8nWebhooks.normalize(
+      inbound('{"correlationId":"c","executionId":1e999,"status":"x"}'),
+    );
+    expect(odd.ok && odd.events[0]?.data).toEqual({
+      provider: 'n8n',
+      correlationId: 'c',
+      status: 'x',
+    });
+  });
+
+  it('calls a body without correlationId or status unparseable (an execution id is not enough)', () => {
     for (const body of [
       'nope',
       '{"status":"succeeded"}',
-      '{"executionId":1}',
-      '{"executionId":1e999,"status":"x"}',
+      '{"correlationId":"c"}',
+      '{"correlationId":"","status":"succeeded"}',
+      '{"correlationId":7,"status":"succeeded"}',
+      '{"executionId":"4817","status":"succeeded"}',
     ]) {
       expect(n8nWebhooks.normalize(inbound(body))).toMatchObject({
         ok: false,
@@ -182,7 +208,11 @@ describe('the n8n simulator’s signed callbacks verify and normalize', () => {
     await server.app.inject({
       method: 'POST',
       url: '/n8n/webhook/enrich',
-      payload: { leadId: 'l1', callbackUrl: 'http://127.0.0.1:9/webhooks/n8n' },
+      payload: {
+        leadId: 'l1',
+        callbackUrl: 'http://127.0.0.1:9/webhooks/n8n',
+        correlationId: 'run-1:enrich:g0:s1',
+      },
     });
     await expect.poll(() => server.context.webhooks.sent.length).toBe(1);
     const webhook = server.context.webhooks.sent[0];
@@ -192,7 +222,17 @@ describe('the n8n simulator’s signed callbacks verify and normalize', () => {
     expectSchemaValid(result);
     expect(result).toMatchObject({
       ok: true,
-      events: [{ data: { status: 'succeeded', output: { score: 3 } } }],
+      providerEventId: 'run-1:enrich:g0:s1:succeeded',
+      events: [
+        {
+          data: {
+            correlationId: 'run-1:enrich:g0:s1',
+            executionId: expect.stringMatching(/^\d+$/),
+            status: 'succeeded',
+            output: { score: 3 },
+          },
+        },
+      ],
     });
   });
 

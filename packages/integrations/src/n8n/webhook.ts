@@ -17,9 +17,10 @@ const CALLBACK_TYPE: MaxaiEventType = 'maxai.workflow.callback.received';
 
 /**
  * Callbacks of async n8n workflows (docs/providers/n8n.md, our design — n8n itself has no
- * webhook format): `{executionId, status: 'succeeded' | 'failed', output | error}` signed with
- * `x-maxai-signature`. The body carries no correlation fields of its own: the run is found by
- * `executionId`, which our trigger recorded when n8n accepted it.
+ * webhook format): `{correlationId, executionId?, status: 'succeeded' | 'failed', output |
+ * error}` signed with `x-maxai-signature`. `correlationId` is the one our trigger put in the
+ * payload and the only way to find the waiting run: n8n's "Respond: Immediately" answer names no
+ * execution, so a callback without it could resume nothing and is refused as unparseable.
  */
 export const n8nWebhooks: WebhookProvider = {
   name: 'n8n',
@@ -42,23 +43,24 @@ export const n8nWebhooks: WebhookProvider = {
 function normalizeN8n(request: InboundWebhook): NormalizationResult {
   const body = parseJsonObject(request.rawBody);
   if (!body) return unparseable('body is not a JSON object');
-  const executionId = idText(body.executionId);
+  const correlationId = text(body.correlationId);
   const status = text(body.status);
-  if (executionId === undefined || status === undefined) {
-    return unparseable('an n8n callback needs an executionId and a status', undefined, CALLBACK);
+  if (correlationId === undefined || status === undefined) {
+    return unparseable('an n8n callback needs a correlationId and a status', undefined, CALLBACK);
   }
   return {
     ok: true,
-    providerEventId: `${executionId}:${status}`,
+    providerEventId: `${correlationId}:${status}`,
     providerEventType: CALLBACK,
     attribution: {},
     events: [
       {
         type: CALLBACK_TYPE,
-        subject: executionId,
+        subject: correlationId,
         data: compact({
           provider: 'n8n',
-          executionId,
+          correlationId,
+          executionId: idText(body.executionId),
           status,
           output: body.output,
           error: body.error,

@@ -87,6 +87,7 @@ describe('EVENT_TYPES', () => {
     );
     expect(fields('maxai.workflow.callback.received').properties).toEqual([
       'provider',
+      'correlationId',
       'executionId',
       'status',
       'output',

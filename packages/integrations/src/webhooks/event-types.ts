@@ -312,13 +312,18 @@ export const EVENT_TYPES: Readonly<Record<MaxaiEventType, EventTypeDefinition>> 
   },
   'maxai.workflow.callback.received': {
     description: 'A delegated n8n workflow reported its result.',
-    schema: dataSchema('maxai.workflow.callback.received', ['provider', 'executionId', 'status'], {
-      provider: { const: 'n8n' },
-      executionId: id,
-      status: id,
-      output: {},
-      error: {},
-    }),
+    schema: dataSchema(
+      'maxai.workflow.callback.received',
+      ['provider', 'correlationId', 'status'],
+      {
+        provider: { const: 'n8n' },
+        correlationId: id,
+        executionId: id,
+        status: id,
+        output: {},
+        error: {},
+      },
+    ),
   },
 };
 
@@ -438,7 +443,7 @@ export const WEBHOOK_EVENT_MAPPINGS: readonly WebhookEventMapping[] = [
     provider: 'n8n',
     providerEventType: 'callback',
     maxaiType: 'maxai.workflow.callback.received',
-    dedupeKey: '`${executionId}:${status}`',
+    dedupeKey: '`${correlationId}:${status}`',
   },
 ];
 

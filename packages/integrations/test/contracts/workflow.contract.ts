@@ -22,8 +22,9 @@ export interface WorkflowContractSetup {
 
 /**
  * What every WorkflowDelegatePort adapter must do: a sync run answers the workflow's output; an
- * async run is accepted and its result arrives later at the callback URL, signed; an async run
- * without a callback URL is refused; an unknown workflow is not_found.
+ * async run is accepted and its result arrives later at the callback URL, signed and naming the
+ * caller's correlation id; an async run without a callback URL or a correlation id is refused;
+ * an unknown workflow is not_found.
  */
 export function runWorkflowContract(
   label: string,
@@ -46,7 +47,13 @@ export function runWorkflowContract(
       await registerAsync('long-job', { done: true });
       const pending = nextCallback();
       const { data } = await workflows.trigger(
-        { webhookPath: 'long-job', payload: { leadId: 'l2' }, mode: 'async', callbackUrl },
+        {
+          webhookPath: 'long-job',
+          payload: { leadId: 'l2' },
+          mode: 'async',
+          callbackUrl,
+          correlationId: 'run-l2:delegate:g0:s1',
+        },
         { idempotencyKey: 'run-l2' },
       );
       expect(data.status).toBe('accepted');
@@ -54,18 +61,21 @@ export function runWorkflowContract(
       expect(verify(callback)).toBe(true);
       expect(verify({ ...callback, body: callback.body.replace('true', 'false') })).toBe(false);
       expect(JSON.parse(callback.body)).toMatchObject({
+        correlationId: 'run-l2:delegate:g0:s1',
         status: 'succeeded',
         output: { done: true },
       });
     });
 
-    it('refuses an async run without a callback URL', async () => {
-      const { workflows } = await setup();
-      const error = await workflows
-        .trigger({ webhookPath: 'long-job', payload: {}, mode: 'async' })
-        .catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(ProviderError);
-      expect(error).toMatchObject({ kind: 'invalid' });
+    it('refuses an async run without a callback URL or a correlation id', async () => {
+      const { workflows, callbackUrl } = await setup();
+      for (const missing of [{ correlationId: 'c' }, { callbackUrl }]) {
+        const error = await workflows
+          .trigger({ webhookPath: 'long-job', payload: {}, mode: 'async', ...missing })
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ProviderError);
+        expect(error).toMatchObject({ kind: 'invalid' });
+      }
     });
 
     it('answers not_found for a workflow that is not registered', async () => {

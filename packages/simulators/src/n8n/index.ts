@@ -8,17 +8,17 @@ export { maxaiCallbackSignature } from './signature';
 /**
  * A workflow behind a Webhook node. `respond`: answers the workflow's result ("Respond to
  * Webhook" / last node). `async`: acknowledges at once ("Respond: Immediately") and then posts
- * the result to the payload's `callbackUrl`, signed with our scheme.
+ * the result to the payload's `callbackUrl`, signed with our scheme, echoing the payload's
+ * `correlationId` — what a workflow built to our callback contract does.
  */
 export interface N8nWorkflowScript {
   path: string;
   /** Answer the caller with this JSON (and status), as a Respond to Webhook node would. */
   respond?: { status?: number; body: unknown };
   /**
-   * Acknowledge, then call back with `{ executionId, status, output | error }`. `answerExecutionId`:
-   * the workflow starts with a Respond to Webhook node answering `{ executionId }` (n8n's
-   * `{{ $execution.id }}`) instead of "Respond: Immediately" — what a caller correlating the
-   * callback by execution id needs.
+   * Acknowledge, then call back with `{ correlationId, executionId, status, output | error }`.
+   * `answerExecutionId`: the workflow starts with a Respond to Webhook node answering
+   * `{ executionId }` (n8n's `{{ $execution.id }}`) instead of "Respond: Immediately".
    */
   async?: { output?: unknown; fail?: string; delayMs?: number; answerExecutionId?: boolean };
   /** n8n "Header Auth" credential on the Webhook node. */
@@ -92,15 +92,17 @@ export function n8nSimulator(): VendorSimulator {
     executions.push(execution);
     if (workflow.async) {
       const plan = workflow.async;
-      const payload = (request.body ?? {}) as { callbackUrl?: unknown };
+      const payload = (request.body ?? {}) as { callbackUrl?: unknown; correlationId?: unknown };
       const url = typeof payload.callbackUrl === 'string' ? payload.callbackUrl : undefined;
       if (url !== undefined) {
         const timer = setTimeout(() => {
           pending.delete(timer);
+          // Echoed as received (absent stays absent: JSON.stringify drops undefined).
+          const ids = { correlationId: payload.correlationId, executionId: execution.id };
           const body = JSON.stringify(
             plan.fail === undefined
-              ? { executionId: execution.id, status: 'succeeded', output: plan.output ?? null }
-              : { executionId: execution.id, status: 'failed', error: plan.fail },
+              ? { ...ids, status: 'succeeded', output: plan.output ?? null }
+              : { ...ids, status: 'failed', error: plan.fail },
           );
           const signature = maxaiCallbackSignature(
             body,

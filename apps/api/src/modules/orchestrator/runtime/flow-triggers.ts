@@ -155,7 +155,7 @@ async function awaitedKey(step: FlowStep, event: CloudEvent, flowEvent: FlowEven
   try {
     return step.type === 'wait_for_event'
       ? await eventKeyOf(step, flowEvent)
-      : (event.data as { executionId?: unknown }).executionId;
+      : (event.data as { correlationId?: unknown }).correlationId;
   } catch {
     return undefined;
   }

@@ -262,6 +262,7 @@ export class RunExecutor {
         return { kind: 'suspend', wakeAt: new Date(Date.now() + result.waitMs) };
       }
       if (result.kind === 'waiting') {
+        await this.keepWaitingCall(run, step, row, result.call);
         return {
           kind: 'suspend',
           wakeAt: new Date(Date.now() + result.timeoutSeconds * 1000),
@@ -278,6 +279,37 @@ export class RunExecutor {
     } catch (error) {
       return this.failure(step, row, error);
     }
+  }
+
+  /**
+   * A call that now waits (n8n's callback) has already acted: its input, key and usage are kept
+   * now, since the event that ends the wait only brings the output (and may never come).
+   */
+  private async keepWaitingCall(
+    run: RunRow,
+    step: FlowStep,
+    row: StepRow,
+    call: Extract<CallResult, { kind: 'done' }>,
+  ): Promise<void> {
+    await withTenant(this.db, run.tenantId, async (tx) => {
+      await this.repository.updateStep(tx, run.tenantId, run.id, row.seq, {
+        input: call.input,
+        idempotencyKey: call.idempotencyKey,
+      });
+      for (const usage of call.usage) {
+        await this.repository.recordUsage(tx, {
+          tenantId: run.tenantId,
+          clientId: run.clientId,
+          agentId: run.agentId,
+          flowId: run.flowId,
+          runId: run.id,
+          stepId: `${step.id}#${String(row.seq)}`,
+          attemptGroup: run.attemptGroup,
+          promptVersionId: call.promptVersionId,
+          ...usage,
+        });
+      }
+    });
   }
 
   /** Retry (with backoff and jitter) what may pass later; fail at once what never will. */
@@ -399,10 +431,13 @@ export class RunExecutor {
     const call = end.call?.kind === 'done' ? end.call : undefined;
     await this.repository.updateStep(tx, run.tenantId, run.id, row.seq, {
       status: end.status,
-      input: call?.input ?? null,
+      // Without a call (a wait that timed out included) the row keeps what it has.
+      ...(call && {
+        input: call.input,
+        idempotencyKey: call.idempotencyKey,
+        promptVersionId: call.promptVersionId,
+      }),
       output: end.output ?? null,
-      idempotencyKey: call?.idempotencyKey ?? null,
-      promptVersionId: call?.promptVersionId ?? null,
       error: null,
       errorKind: null,
       finishedAt,

@@ -30,8 +30,8 @@ export type CallResult =
   | CallDone
   /** The connection's budget is spent: run again after `waitMs`, without counting an attempt. */
   | { kind: 'throttled'; waitMs: number }
-  /** Waiting for an event (n8n's callback). */
-  | { kind: 'waiting'; event: string; key: unknown; timeoutSeconds: number };
+  /** Waiting for an event (n8n's callback); `call` is what starting the wait did. */
+  | { kind: 'waiting'; event: string; key: unknown; timeoutSeconds: number; call: CallDone };
 
 export interface CallContext {
   db: Database;
@@ -298,6 +298,10 @@ async function n8nDelegate(ctx: CallContext, step: N8nDelegateStep): Promise<Cal
       'n8n callbacks need an n8n webhook endpoint (POST /v1/tenants/{tenantId}/webhook-endpoints)',
     );
   }
+  // The callback is matched by a name of ours, not n8n's execution id: "Respond: Immediately"
+  // answers none. The idempotency key is unique per delegation and the same for every retry of
+  // it, so a retry that finds the trigger already sent (or in doubt) waits for the same callback.
+  const correlationId = input.mode === 'callback' ? ctx.idempotencyKey : undefined;
   const { ports, bound } = await ctx.services.ports(scopeOf(ctx.run), ['workflow']);
   const workflow = present(ports.workflow, 'the workflow adapter');
   const result = await refusing(ctx, bound, () =>
@@ -309,6 +313,7 @@ async function n8nDelegate(ctx: CallContext, step: N8nDelegateStep): Promise<Cal
             payload: { ...input.payload, maxaiRunId: ctx.run.id },
             mode: input.mode === 'sync' ? 'sync' : 'async',
             callbackUrl,
+            correlationId,
           },
           { idempotencyKey: ctx.idempotencyKey, signal },
         ),
@@ -317,14 +322,14 @@ async function n8nDelegate(ctx: CallContext, step: N8nDelegateStep): Promise<Cal
     }),
   );
   if (input.mode === 'sync') return result;
-  // The callback names n8n's execution: the workflow must answer its id (a Respond to Webhook
-  // node with `{{ $execution.id }}`). An in-doubt result has none either.
-  const executionId = (result.output as { executionId?: string }).executionId;
-  if (!executionId) {
-    throw new PermanentStepError('n8n accepted the workflow without an execution id');
-  }
   const timeoutSeconds = step.timeoutSeconds ?? 3600;
-  return { kind: 'waiting', event: N8N_CALLBACK_EVENT, key: executionId, timeoutSeconds };
+  return {
+    kind: 'waiting',
+    event: N8N_CALLBACK_EVENT,
+    key: correlationId,
+    timeoutSeconds,
+    call: result,
+  };
 }
 
 /** Races `work` against the step's time limit; the signal tells the adapter to give up too. */
