@@ -210,6 +210,17 @@ describe('flows API', () => {
       return run.status === 'failed' ? run : undefined;
     });
     await api.post(`${base}/flows/${flow.id}/deactivate`, {});
+
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const sample = (pattern: RegExp) => Number(pattern.exec(metrics)?.[1] ?? Number.NaN);
+    expect(sample(/^flow_runs_started_total\{trigger="event"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(sample(/^flow_runs_finished_total\{status="failed"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
+    expect(sample(/^flow_runs_finished_total\{status="completed"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(metrics).toMatch(
+      /^flow_step_duration_seconds_count\{type="set_vars",outcome="\w+"\} \d+/m,
+    );
+    expect(metrics).toMatch(/^flow_step_dispatch_seconds_count\{type="set_vars"\} \d+/m);
+    expect(metrics).toContain(`flow_run_queue_wait_seconds_count{tenant="${owner.tenantId}"}`);
   });
 
   it('shows a client’s user only that client’s flows and runs', async () => {
