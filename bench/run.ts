@@ -1,4 +1,5 @@
 import { runApiBench } from './api';
+import { runFlowsBench } from './flows';
 import { runHttpBench } from './http';
 import { runIngestBench } from './ingest';
 import { runPolicyBench } from './policy';
@@ -13,6 +14,7 @@ const benches: Record<string, () => Promise<void>> = {
   proxy: runProxyBench,
   ingest: runIngestBench,
   render: runRenderBench,
+  flows: runFlowsBench,
 };
 
 const name = process.argv[2] ?? 'http';

@@ -183,8 +183,8 @@ const WORKER_ID = `${hostname()}:${String(process.pid)}:${uuidv7().slice(-8)}`;
           repository,
           metrics,
           logger.child({ component: 'flows' }),
-          () => {
-            scheduler.wake();
+          (tenantId) => {
+            scheduler.wake(tenantId);
           },
         ),
     },

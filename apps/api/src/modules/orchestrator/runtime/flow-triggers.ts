@@ -23,7 +23,8 @@ export class FlowTriggers {
     private readonly repository: RunsRepository,
     private readonly metrics: OrchestratorMetrics,
     private readonly logger: Logger,
-    private readonly onQueued: () => void,
+    /** Told the tenant of the runs just queued or resumed (the local scheduler's wake). */
+    private readonly onQueued: (tenantId: string) => void,
   ) {}
 
   async handle(event: CloudEvent): Promise<number> {
@@ -32,7 +33,7 @@ export class FlowTriggers {
       await this.resumeWaiting(tx, event, flowEvent);
       return this.start(tx, event, flowEvent);
     });
-    this.onQueued();
+    this.onQueued(event.tenantid);
     return started;
   }
 

@@ -26,6 +26,13 @@ export interface ExecutorOptions {
   defaultStepTimeoutS: number;
 }
 
+/** A step begun: the run as it stands, the step's definition and its row. */
+interface Started {
+  run: RunRow;
+  step: FlowStep;
+  row: StepRow;
+}
+
 /** How a step ended, as the executor persists it. */
 type StepEnd =
   | {
@@ -66,41 +73,52 @@ export class RunExecutor {
   ) {}
 
   async execute(claimed: RunRow): Promise<void> {
-    let run = claimed;
-    const definition = await this.definition(run);
-    let runnableAt = new Date();
-    for (let done = 0; done < this.options.maxStepsPerSlice; done += 1) {
-      if (run.deadlineAt && run.deadlineAt.getTime() <= Date.now()) {
-        await this.finish(run, 'timed_out', 'the run exceeded its time limit');
-        return;
-      }
-      const stepId = run.cursor;
-      if (stepId === null) {
-        await this.finish(run, 'completed', null);
-        return;
-      }
-      const step = definition.steps.find((s) => s.id === stepId);
-      if (!step) {
-        await this.finish(run, 'failed', `unknown step ${stepId}`);
-        return;
-      }
-      const started = await this.begin(run, step, runnableAt);
-      if (!started) return; // cancelled, or no longer ours
-      run = started.run;
-      const end = await this.runStep(definition, run, step, started.step);
-      const next = await this.end(definition, run, step, started.step, end);
-      if (!next) return;
-      run = next;
-      runnableAt = new Date();
-    }
-    // A long run yields its worker: back in the queue behind other tenants' runs.
-    await withTenant(this.db, run.tenantId, (tx) =>
-      this.repository.updateOwnRun(tx, run.tenantId, run.id, this.options.workerId, {
-        status: 'queued',
-        lockedBy: null,
-        lockedUntil: null,
-      }),
+    const definition = await this.definition(claimed);
+    let current = await withTenant(this.db, claimed.tenantId, (tx) =>
+      this.proceed(tx, definition, claimed, new Date(), true),
     );
+    for (let done = 1; current; done += 1) {
+      const { run, step, row } = current;
+      const end = await this.runStep(definition, run, step, row);
+      // A long run yields its worker after its slice: back in the queue behind other tenants'.
+      current = await this.end(
+        definition,
+        run,
+        step,
+        row,
+        end,
+        done < this.options.maxStepsPerSlice,
+      );
+    }
+  }
+
+  /**
+   * Within the caller's transaction (right after the claim, or the one that ended the previous
+   * step — a transaction less per step): closes the run if it cannot go on, else begins its next
+   * step.
+   */
+  private async proceed(
+    tx: Tx,
+    definition: FlowDefinition,
+    run: RunRow,
+    runnableAt: Date,
+    resumable: boolean,
+  ): Promise<Started | undefined> {
+    if (run.deadlineAt && run.deadlineAt.getTime() <= Date.now()) {
+      await this.close(tx, run, 'timed_out', 'the run exceeded its time limit');
+      return undefined;
+    }
+    const stepId = run.cursor;
+    if (stepId === null) {
+      await this.close(tx, run, 'completed', null);
+      return undefined;
+    }
+    const step = definition.steps.find((s) => s.id === stepId);
+    if (!step) {
+      await this.close(tx, run, 'failed', `unknown step ${stepId}`);
+      return undefined;
+    }
+    return this.begin(tx, run, step, runnableAt, resumable);
   }
 
   private async definition(run: RunRow): Promise<FlowDefinition> {
@@ -117,63 +135,71 @@ export class RunExecutor {
     return definition;
   }
 
-  /** Renews the lease and records the step's start (a retry or a resume reuses its row). */
+  /**
+   * Renews the lease and records the step's start: a retry or a resume reuses its row (only the
+   * first step of a slice may be one: `resumable`), any other step gets the next row — the lease
+   * and the step number in one statement.
+   */
   private async begin(
+    tx: Tx,
     run: RunRow,
     step: FlowStep,
     runnableAt: Date,
-  ): Promise<{ run: RunRow; step: StepRow } | undefined> {
-    return withTenant(this.db, run.tenantId, async (tx) => {
-      const ours = await this.repository.renewLease(
-        tx,
-        run.tenantId,
-        run.id,
-        this.options.workerId,
-        this.options.leaseMs,
-      );
-      if (!ours) return undefined;
-      const now = new Date();
-      const current = await this.repository.step(tx, run.tenantId, run.id, run.stepSeq);
-      if (current?.stepId === step.id && isUnfinished(current.status)) {
-        // A retry after a failure, or a resume after a crash mid-attempt, is a new attempt; the
-        // end of a delay, a throttle or a wait's timeout continues the same one.
-        const sameAttempt = current.status === 'waiting' && current.error === null;
-        const attempts = sameAttempt ? current.attempts : current.attempts + 1;
-        await this.repository.updateStep(tx, run.tenantId, run.id, current.seq, {
-          status: 'running',
-          attempts,
-          startedAt: now,
-        });
-        this.metrics.dispatch.observe({ type: step.type }, 0);
-        return { run, step: { ...current, status: 'running', attempts, startedAt: now } };
-      }
-      const seq = run.stepSeq + 1;
-      const row: StepRow = {
-        tenantId: run.tenantId,
-        runId: run.id,
-        seq,
-        stepId: step.id,
-        type: step.type,
+    resumable: boolean,
+  ): Promise<Started | undefined> {
+    const current =
+      resumable && run.stepSeq > 0
+        ? await this.repository.step(tx, run.tenantId, run.id, run.stepSeq)
+        : undefined;
+    const resumed =
+      current?.stepId === step.id && isUnfinished(current.status) ? current : undefined;
+    const held = await this.repository.holdRun(
+      tx,
+      run.tenantId,
+      run.id,
+      this.options.workerId,
+      this.options.leaseMs,
+      resumed === undefined,
+    );
+    if (!held) return undefined; // cancelled, or no longer ours
+    const now = new Date();
+    if (resumed) {
+      // A retry after a failure, or a resume after a crash mid-attempt, is a new attempt; the
+      // end of a delay, a throttle or a wait's timeout continues the same one.
+      const sameAttempt = resumed.status === 'waiting' && resumed.error === null;
+      const attempts = sameAttempt ? resumed.attempts : resumed.attempts + 1;
+      await this.repository.updateStep(tx, run.tenantId, run.id, resumed.seq, {
         status: 'running',
-        input: null,
-        output: null,
-        attempts: 1,
-        error: null,
-        errorKind: null,
-        idempotencyKey: null,
-        promptVersionId: null,
-        runnableAt,
+        attempts,
         startedAt: now,
-        finishedAt: null,
-      };
-      await this.repository.insertStep(tx, row);
-      const updated = await this.repository.updateRun(tx, run.tenantId, run.id, { stepSeq: seq });
-      this.metrics.dispatch.observe(
-        { type: step.type },
-        Math.max(0, now.getTime() - runnableAt.getTime()) / 1000,
-      );
-      return { run: updated ?? run, step: row };
-    });
+      });
+      this.metrics.dispatch.observe({ type: step.type }, 0);
+      return { run: held, step, row: { ...resumed, status: 'running', attempts, startedAt: now } };
+    }
+    const row: StepRow = {
+      tenantId: run.tenantId,
+      runId: run.id,
+      seq: held.stepSeq,
+      stepId: step.id,
+      type: step.type,
+      status: 'running',
+      input: null,
+      output: null,
+      attempts: 1,
+      error: null,
+      errorKind: null,
+      idempotencyKey: null,
+      promptVersionId: null,
+      runnableAt,
+      startedAt: now,
+      finishedAt: null,
+    };
+    await this.repository.insertStep(tx, row);
+    this.metrics.dispatch.observe(
+      { type: step.type },
+      Math.max(0, now.getTime() - runnableAt.getTime()) / 1000,
+    );
+    return { run: held, step, row };
   }
 
   private async runStep(
@@ -335,14 +361,18 @@ export class RunExecutor {
     return { kind: 'fail', reason: errorText(error), errorKind: kind };
   }
 
-  /** Persists how the step ended and moves the run on; answers the run if this worker continues. */
+  /**
+   * Persists how the step ended and moves the run on — in the same transaction, its next step
+   * begins (`continuing`) or the run yields its worker; answers the step begun, if any.
+   */
   private async end(
     definition: FlowDefinition,
     run: RunRow,
     step: FlowStep,
     row: StepRow,
     end: StepEnd,
-  ): Promise<RunRow | undefined> {
+    continuing: boolean,
+  ): Promise<Started | undefined> {
     const finishedAt = new Date();
     this.metrics.stepDuration.observe(
       { type: step.type, outcome: end.kind },
@@ -395,8 +425,17 @@ export class RunExecutor {
           });
           await this.close(tx, run, end.status, null);
           return undefined;
-        case 'advance':
-          return this.advance(tx, definition, run, step, row, end, finishedAt);
+        case 'advance': {
+          const next = await this.advance(tx, definition, run, step, row, end, finishedAt);
+          if (!next) return undefined;
+          if (continuing) return this.proceed(tx, definition, next, finishedAt, false);
+          await this.repository.updateOwnRun(tx, run.tenantId, run.id, this.options.workerId, {
+            status: 'queued',
+            lockedBy: null,
+            lockedUntil: null,
+          });
+          return undefined;
+        }
       }
     });
   }
@@ -509,10 +548,6 @@ export class RunExecutor {
     if (status === 'failed') {
       this.logger.warn({ runId: run.id, tenantId: run.tenantId, error }, 'flow run failed');
     }
-  }
-
-  private async finish(run: RunRow, status: FlowRunStatus, error: string | null) {
-    await withTenant(this.db, run.tenantId, (tx) => this.close(tx, run, status, error));
   }
 }
 

@@ -18,6 +18,8 @@ export interface SchedulerOptions extends Omit<ClaimLimits, 'limit'> {
  */
 export class RunScheduler {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Runs this worker executes, by tenant. */
+  private readonly running = new Map<string, number>();
   private readonly pause = new WakeablePause();
   private stopping = false;
   private loop: Promise<void> | undefined;
@@ -36,7 +38,15 @@ export class RunScheduler {
     this.loop = this.run();
   }
 
-  wake(): void {
+  /**
+   * Claims again at once. A run queued for a tenant that this worker alone already runs its
+   * limit of cannot be claimed now: no claim for it (one of those runs ending wakes the loop), so
+   * a flooding tenant's events cost no claims.
+   */
+  wake(tenantId?: string): void {
+    if (tenantId !== undefined && (this.running.get(tenantId) ?? 0) >= this.options.perTenant) {
+      return;
+    }
     this.pause.wake();
   }
 
@@ -77,6 +87,7 @@ export class RunScheduler {
       { tenant: run.tenantId },
       Math.max(0, Date.now() - due.getTime()) / 1000,
     );
+    this.track(run.tenantId, 1);
     const task = this.executor
       .execute(run)
       .catch((error: unknown) => {
@@ -85,8 +96,15 @@ export class RunScheduler {
       })
       .finally(() => {
         this.inFlight.delete(task);
-        this.pause.wake();
+        this.track(run.tenantId, -1);
+        this.wake();
       });
     this.inFlight.add(task);
+  }
+
+  private track(tenantId: string, change: 1 | -1): void {
+    const n = (this.running.get(tenantId) ?? 0) + change;
+    if (n > 0) this.running.set(tenantId, n);
+    else this.running.delete(tenantId);
   }
 }

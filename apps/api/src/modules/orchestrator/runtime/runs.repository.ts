@@ -4,13 +4,12 @@ import {
   flows,
   flowVersions,
   sideEffects,
-  selectRows,
   usageEvents,
   withSystem,
   type Database,
   type Tx,
 } from '@maxai/db';
-import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, sql } from 'drizzle-orm';
 
 export type FlowRow = typeof flows.$inferSelect;
 export type FlowVersionRow = typeof flowVersions.$inferSelect;
@@ -209,9 +208,27 @@ export class RunsRepository {
     workerId: string,
     leaseMs: number,
   ): Promise<boolean> {
-    const rows = await tx
+    return (await this.holdRun(tx, tenantId, id, workerId, leaseMs, false)) !== undefined;
+  }
+
+  /**
+   * renewLease, and when `nextSeq` also numbers the run's next step execution (`step_seq` + 1),
+   * in one statement: answers the run as it now stands, or undefined when it is not ours.
+   */
+  async holdRun(
+    tx: Tx,
+    tenantId: string,
+    id: string,
+    workerId: string,
+    leaseMs: number,
+    nextSeq: boolean,
+  ): Promise<RunRow | undefined> {
+    const [row] = await tx
       .update(flowRuns)
-      .set({ lockedUntil: new Date(Date.now() + leaseMs) })
+      .set({
+        lockedUntil: new Date(Date.now() + leaseMs),
+        ...(nextSeq ? { stepSeq: sql`${flowRuns.stepSeq} + 1` } : {}),
+      })
       .where(
         and(
           eq(flowRuns.tenantId, tenantId),
@@ -220,8 +237,8 @@ export class RunsRepository {
           eq(flowRuns.status, 'running'),
         ),
       )
-      .returning({ id: flowRuns.id });
-    return rows.length > 0;
+      .returning();
+    return row;
   }
 
   /**
@@ -235,9 +252,8 @@ export class RunsRepository {
   claim(workerId: string, limits: ClaimLimits): Promise<RunRow[]> {
     return withSystem(this.db, async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(${CLAIM_LOCK})`);
-      const rows = await selectRows<{ tenant_id: string; id: string }>(
-        tx,
-        sql`
+      // Chosen and taken in one statement (one round trip less on every run's way to a worker).
+      const chosen = sql`
         with live as (
           select tenant_id, count(*)::int as n from flow_runs
           where status = 'running' and locked_until > now() group by tenant_id
@@ -258,13 +274,11 @@ export class RunsRepository {
                   or (o.status = 'running' and o.locked_until > now()))
             ))
         )
-        select c.tenant_id, c.id from candidates c
+        select c.id from candidates c
         left join live l on l.tenant_id = c.tenant_id
         where c.rn + coalesce(l.n, 0) <= ${limits.perTenant}
         order by c.rn, c.due
-        limit greatest(0, least(${limits.limit}, ${limits.global} - (select n from total)))`,
-      );
-      if (rows.length === 0) return [];
+        limit greatest(0, least(${limits.limit}, ${limits.global} - (select n from total)))`;
       return tx
         .update(flowRuns)
         .set({
@@ -273,12 +287,7 @@ export class RunsRepository {
           lockedUntil: new Date(Date.now() + limits.leaseMs),
           startedAt: sql`coalesce(${flowRuns.startedAt}, now())`,
         })
-        .where(
-          inArray(
-            flowRuns.id,
-            rows.map((r) => r.id),
-          ),
-        )
+        .where(sql`${flowRuns.id} in (${chosen})`)
         .returning();
     });
   }
