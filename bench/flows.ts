@@ -67,30 +67,39 @@ interface StepTiming {
   run_id: string;
   seq: number;
   queued_at: Date;
+  claimed_at: Date;
   started_at: Date;
   finished_at: Date | null;
   run_finished_at: Date | null;
 }
 
 /** Dispatch delays (ms) of every step of the given runs, from the persisted timings. */
-function dispatchDelays(rows: StepTiming[]): { first: number[]; later: number[] } {
+function dispatchDelays(rows: StepTiming[]): {
+  first: number[];
+  later: number[];
+  claim: number[];
+} {
   const first: number[] = [];
+  const claim: number[] = [];
   const later: number[] = [];
   const previous = new Map<string, Date | null>();
   for (const row of rows) {
-    if (row.seq === 1) first.push(row.started_at.getTime() - row.queued_at.getTime());
-    else {
+    if (row.seq === 1) {
+      first.push(row.started_at.getTime() - row.queued_at.getTime());
+      claim.push(row.claimed_at.getTime() - row.queued_at.getTime());
+    } else {
       const ended = previous.get(row.run_id);
       if (ended) later.push(row.started_at.getTime() - ended.getTime());
     }
     previous.set(row.run_id, row.finished_at);
   }
-  return { first: first.sort((a, b) => a - b), later: later.sort((a, b) => a - b) };
+  const ascending = (values: number[]) => values.sort((a, b) => a - b);
+  return { first: ascending(first), later: ascending(later), claim: ascending(claim) };
 }
 
 async function timings(admin: pg.Client, batch: string): Promise<StepTiming[]> {
   const { rows } = await admin.query<StepTiming>(
-    `SELECT s.run_id, s.seq, r.queued_at, s.started_at, s.finished_at, r.finished_at AS run_finished_at
+    `SELECT s.run_id, s.seq, r.queued_at, r.started_at AS claimed_at, s.started_at, s.finished_at, r.finished_at AS run_finished_at
        FROM flow_run_steps s JOIN flow_runs r ON r.tenant_id = s.tenant_id AND r.id = s.run_id
       WHERE r.trigger_event->'data'->>'batch' = $1
       ORDER BY s.run_id, s.seq`,
@@ -284,6 +293,7 @@ export async function runFlowsBench(): Promise<void> {
     process.stdout.write(line('burst: later steps (prev end → start)', burst.later));
     process.stdout.write(line('burst: first steps (queued → start, queue wait)', burst.first));
     process.stdout.write(line(`paced ${rate}/s: first steps (queued → start)`, paced.first));
+    process.stdout.write(line(`paced ${rate}/s: of which queued → claimed`, paced.claim));
     process.stdout.write(line(`paced ${rate}/s: later steps (prev end → start)`, paced.later));
     process.stdout.write(line(`paced ${rate}/s: all steps`, all));
     process.stdout.write(

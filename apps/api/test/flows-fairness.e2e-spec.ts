@@ -235,7 +235,7 @@ describe('flow scheduling is fair between tenants', () => {
       PROVIDERS: 'sandbox',
       SIMULATORS_URL: simUrl,
       PUBLIC_URL: publicUrl,
-      FLOW_TENANT_CONCURRENCY: process.env.FAIRNESS_PER_TENANT ?? String(PER_TENANT),
+      FLOW_TENANT_CONCURRENCY: String(PER_TENANT),
       FLOW_WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
       // Only the scheduler limits A here: not the per-connection provider budget.
       FLOW_CONNECTION_RATE_PER_S: '1000',

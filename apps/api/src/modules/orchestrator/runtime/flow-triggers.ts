@@ -70,6 +70,9 @@ export class FlowTriggers {
         agentId: event.agentid,
         triggerEventId: event.id,
         triggerEvent: event,
+        // Queued now, not when this transaction began (after the matching above): the start of
+        // its dispatch, on the clock that times its steps.
+        queuedAt: new Date(),
         status: first.kind === 'run' ? 'queued' : 'completed',
         cursor: first.kind === 'run' ? first.stepId : null,
         iterations: first.kind === 'run' ? { ...first.loopCounters } : {},
