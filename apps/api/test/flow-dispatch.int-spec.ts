@@ -160,7 +160,8 @@ describe('step dispatch: claim, begin, end and the next begin', () => {
     const done = await state(run);
     expect(done.run).toMatchObject({ status: 'completed', stepSeq: 2 });
     expect(done.steps.map((s) => [s.seq, s.stepId, s.status, s.attempts])).toEqual([
-      [1, 'wait', 'completed', 2],
+      // The delay's end continues its attempt, in its row.
+      [1, 'wait', 'completed', 1],
       [2, 'after', 'completed', 1],
     ]);
   });
