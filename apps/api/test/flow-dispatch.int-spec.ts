@@ -1,4 +1,6 @@
-import { flowRuns, withSystem, withTenant, type DatabaseHandle } from '@maxai/db';
+import { flowRuns, tenants, withSystem, withTenant, type DatabaseHandle } from '@maxai/db';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { uuidv7 } from 'uuidv7';
@@ -103,7 +105,14 @@ describe('step dispatch: claim, begin, end and the next begin', () => {
       new ConnectionBudget(null, 'dispatch-test', 100),
       t.app.get(OrchestratorMetrics),
       t.app.get<Logger>(ROOT_LOGGER),
-      { workerId: WORKER, leaseMs: 30_000, maxStepsPerSlice: 2, defaultStepTimeoutS: 30 },
+      {
+        workerId: WORKER,
+        leaseMs: 30_000,
+        maxStepsPerSlice: 2,
+        defaultStepTimeoutS: 30,
+        // One parsed version at a time: the flows below take turns evicting each other.
+        definitionsKept: 1,
+      },
     );
     await flow('three', [
       { id: 'a', type: 'set_vars', vars: { a: 1 } },
@@ -164,6 +173,48 @@ describe('step dispatch: claim, begin, end and the next begin', () => {
       [1, 'wait', 'completed', 1],
       [2, 'after', 'completed', 1],
     ]);
+  });
+
+  it('keeps its lease through a step that outlasts it, so no other worker takes the run', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let reached!: () => void;
+    const called = new Promise<void>((r) => (reached = r));
+    const slow = createServer((_request, response) => {
+      reached();
+      void held.then(() => response.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const port = (slow.address() as AddressInfo).port;
+    await withSystem(db, (tx) =>
+      tx
+        .update(tenants)
+        .set({ flowHttpAllowlist: ['127.0.0.1'] })
+        .where(eq(tenants.id, owner.tenantId)),
+    );
+    await flow('slow', [
+      { id: 'call', type: 'http.request', inputs: { url: `http://127.0.0.1:${String(port)}/` } },
+    ]);
+    const shortLease = new RunExecutor(
+      db,
+      repository,
+      t.app.get(PlatformStepServices),
+      new ConnectionBudget(null, 'dispatch-test', 100),
+      t.app.get(OrchestratorMetrics),
+      t.app.get<Logger>(ROOT_LOGGER),
+      { workerId: WORKER, leaseMs: 300, maxStepsPerSlice: 5, defaultStepTimeoutS: 30 },
+    );
+    const run = await claimed('slow');
+    const executing = shortLease.execute(run);
+    await called;
+    // Three leases' worth of time in the call: without renewals it would be up for grabs.
+    await new Promise((r) => setTimeout(r, 900));
+    expect(await repository.claim('another-worker', LIMITS)).toEqual([]);
+    expect((await state(run)).run.lockedUntil!.getTime()).toBeGreaterThan(Date.now());
+    release();
+    await executing;
+    slow.close();
+    expect((await state(run)).run).toMatchObject({ status: 'completed', lockedBy: null });
   });
 
   it('starts no step of a run that stopped being its worker’s after the claim', async () => {

@@ -14,6 +14,7 @@ import {
 import { planStep } from '../definition/step-plan';
 import type { OrchestratorMetrics } from './orchestrator-metrics';
 import type { RunRow, RunsRepository, StepRow } from './runs.repository';
+import { whileLeaseHeld } from './lease-heartbeat';
 import { executeCall, type CallResult } from './step-calls';
 import type { StepServices } from './step-services';
 import type { ConnectionBudget } from './connection-budget';
@@ -24,7 +25,12 @@ export interface ExecutorOptions {
   /** A run yields its worker after this many steps in a row (others get a turn). */
   maxStepsPerSlice: number;
   defaultStepTimeoutS: number;
+  /** Flow versions kept parsed (default 1000). */
+  definitionsKept?: number;
 }
+
+/** Flow versions a worker keeps parsed (each a few kB). */
+const DEFINITIONS_KEPT = 1000;
 
 /** A step begun: the run as it stands, the step's definition and its row. */
 interface Started {
@@ -129,8 +135,15 @@ export class RunExecutor {
       this.repository.version(tx, run.tenantId, run.flowId, run.version),
     );
     if (!row) throw new Error(`flow version ${key} is missing`);
-    // Versions are immutable: cached for good.
+    // Versions are immutable: cached for good, the oldest forgotten past a bound.
     const definition = row.definition as unknown as FlowDefinition;
+    if (this.definitions.size >= (this.options.definitionsKept ?? DEFINITIONS_KEPT)) {
+      // A Map iterates in insertion order: the first key is the oldest.
+      for (const oldest of this.definitions.keys()) {
+        this.definitions.delete(oldest);
+        break;
+      }
+    }
     this.definitions.set(key, definition);
     return definition;
   }
@@ -273,17 +286,34 @@ export class RunExecutor {
       ('timeoutSeconds' in step ? step.timeoutSeconds : undefined) ??
       this.options.defaultStepTimeoutS;
     try {
-      const result = await executeCall({
-        db: this.db,
-        repository: this.repository,
-        services: this.services,
-        budget: this.budget,
-        run,
-        step,
-        plan,
-        idempotencyKey,
-        timeoutMs: timeoutS * 1000,
-      });
+      const result = await whileLeaseHeld(
+        () =>
+          withTenant(this.db, run.tenantId, (tx) =>
+            this.repository.renewLease(
+              tx,
+              run.tenantId,
+              run.id,
+              this.options.workerId,
+              this.options.leaseMs,
+            ),
+          ),
+        this.options.leaseMs / 3,
+        () =>
+          executeCall({
+            db: this.db,
+            repository: this.repository,
+            services: this.services,
+            budget: this.budget,
+            run,
+            step,
+            plan,
+            idempotencyKey,
+            timeoutMs: timeoutS * 1000,
+          }),
+        (error) => {
+          this.logger.warn({ err: error, runId: run.id, stepId: step.id }, 'flow run lease lost');
+        },
+      );
       if (result.kind === 'throttled') {
         return { kind: 'suspend', wakeAt: new Date(Date.now() + result.waitMs) };
       }
