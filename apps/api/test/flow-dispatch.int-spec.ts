@@ -5,12 +5,15 @@ import { eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { uuidv7 } from 'uuidv7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CloudEvent } from '../src/modules/events/events.service';
+import { EventsService, type CloudEvent } from '../src/modules/events/events.service';
 import { ConnectionBudget } from '../src/modules/orchestrator/runtime/connection-budget';
 import { FlowTriggers } from '../src/modules/orchestrator/runtime/flow-triggers';
 import { OrchestratorMetrics } from '../src/modules/orchestrator/runtime/orchestrator-metrics';
 import { PlatformStepServices } from '../src/modules/orchestrator/runtime/platform-step-services';
 import { RunExecutor } from '../src/modules/orchestrator/runtime/run-executor';
+import { N8N_CALLBACK_EVENT } from '../src/modules/orchestrator/runtime/step-calls';
+import { CallbackArrivals } from '../src/modules/orchestrator/runtime/wait-resume';
+import type { FlowDefinition } from '../src/modules/orchestrator/definition/flow-types';
 import {
   RunsRepository,
   type NewRunRow,
@@ -215,6 +218,67 @@ describe('step dispatch: claim, begin, end and the next begin', () => {
     await executing;
     slow.close();
     expect((await state(run)).run).toMatchObject({ status: 'completed', lockedBy: null });
+  });
+
+  it('goes on at once when the n8n callback it starts waiting for is already in', async () => {
+    const arrivals = new CallbackArrivals(repository, t.app.get(OrchestratorMetrics));
+    const events = t.app.get(EventsService);
+    const definition = {
+      steps: [
+        { id: 'a', type: 'set_vars', vars: { a: 1 } },
+        { id: 'b', type: 'set_vars', vars: { b: 2 } },
+      ],
+    } as unknown as FlowDefinition;
+    const step = definition.steps[0]!;
+    const waitFor = async (key: string, type = N8N_CALLBACK_EVENT) => {
+      const run = await claimed('three');
+      await withSystem(db, (tx) =>
+        tx
+          .update(flowRuns)
+          .set({
+            status: 'waiting',
+            cursor: 'a',
+            waitingType: type,
+            waitingKey: JSON.stringify(key),
+          })
+          .where(eq(flowRuns.id, run.id)),
+      );
+      return (await state(run)).run;
+    };
+    // Out of the next claims' way.
+    const cancel = (run: RunRow) =>
+      withSystem(db, (tx) =>
+        tx.update(flowRuns).set({ status: 'cancelled' }).where(eq(flowRuns.id, run.id)),
+      );
+    const settle = (run: RunRow) =>
+      withTenant(db, owner.tenantId, (tx) => arrivals.settle(tx, definition, run, step));
+
+    const early = await waitFor('corr-early');
+    await withTenant(db, owner.tenantId, (tx) =>
+      events.emit(tx, {
+        tenantId: owner.tenantId,
+        type: N8N_CALLBACK_EVENT,
+        source: '/maxai/webhooks/n8n',
+        subject: 'corr-early',
+        data: { correlationId: 'corr-early', status: 'succeeded', output: { score: 3 } },
+      }),
+    );
+    expect(await settle(early)).toBe(true);
+    const resumed = await state(early);
+    expect(resumed.run).toMatchObject({ status: 'queued', cursor: 'b', waitingType: null });
+    expect(resumed.run.outputs).toMatchObject({
+      a: { status: 'completed', output: { correlationId: 'corr-early', output: { score: 3 } } },
+    });
+    await cancel(early);
+
+    // Nothing in yet, or not a callback wait: it keeps waiting.
+    const pending = await waitFor('corr-none');
+    expect(await settle(pending)).toBe(false);
+    expect((await state(pending)).run.status).toBe('waiting');
+    const other = await waitFor('corr-early', 'maxai.messaging.sms.received');
+    expect(await settle(other)).toBe(false);
+    await cancel(pending);
+    await cancel(other);
   });
 
   it('starts no step of a run that stopped being its worker’s after the claim', async () => {

@@ -1,7 +1,7 @@
 import { withTenant, type Database, type Tx } from '@maxai/db';
 import type { Logger } from 'pino';
 import type { FlowDefinition, FlowStep } from '../definition/flow-types';
-import { firstStep, nextStep } from '../definition/sequencing';
+import { firstStep } from '../definition/sequencing';
 import {
   concurrencyKeyOf,
   eventKeyOf,
@@ -10,7 +10,9 @@ import {
 } from '../definition/trigger';
 import type { CloudEvent } from '../../events/events.service';
 import type { OrchestratorMetrics } from './orchestrator-metrics';
-import type { RunRow, RunsRepository } from './runs.repository';
+import type { RunsRepository } from './runs.repository';
+import { N8N_CALLBACK_EVENT } from './step-calls';
+import { resumeWith } from './wait-resume';
 
 /**
  * The orchestrator's subscription to events: an event resumes the runs waiting for it (a
@@ -30,6 +32,11 @@ export class FlowTriggers {
   async handle(event: CloudEvent): Promise<number> {
     const flowEvent = event as unknown as FlowEvent;
     const started = await withTenant(this.db, event.tenantid, async (tx) => {
+      if (event.type === N8N_CALLBACK_EVENT) {
+        // Its run may be about to wait for it: see CallbackArrivals. (The subject is the
+        // callback's correlation id.)
+        await this.repository.lockWaitKey(tx, event.tenantid, event.type, String(event.subject));
+      }
       await this.resumeWaiting(tx, event, flowEvent);
       return this.start(tx, event, flowEvent);
     });
@@ -111,46 +118,10 @@ export class FlowTriggers {
         event.type,
         JSON.stringify(key),
       );
-      for (const run of runs) await this.complete(tx, definition, run, step, event);
+      for (const run of runs) {
+        await resumeWith(tx, this.repository, this.metrics, { definition, run, step, event });
+      }
     }
-  }
-
-  /** The awaited event arrived: the waiting step completes with it and the run is queued again. */
-  private async complete(
-    tx: Tx,
-    definition: FlowDefinition,
-    run: RunRow,
-    step: FlowStep,
-    event: CloudEvent,
-  ): Promise<void> {
-    const stepId = step.id;
-    const output = step.type === 'wait_for_event' ? { event } : event.data;
-    await this.repository.updateStep(tx, run.tenantId, run.id, run.stepSeq, {
-      status: 'completed',
-      output,
-      error: null,
-      finishedAt: new Date(),
-    });
-    const outputs = { ...run.outputs, [stepId]: { status: 'completed', output } };
-    const next = nextStep(definition, stepId, { status: 'completed' }, run.iterations);
-    const cleared = { outputs, waitingType: null, waitingKey: null, wakeAt: null };
-    if (next.kind === 'run') {
-      await this.repository.updateRun(tx, run.tenantId, run.id, {
-        ...cleared,
-        status: 'queued',
-        cursor: next.stepId,
-        iterations: { ...next.loopCounters },
-      });
-      return;
-    }
-    await this.repository.updateRun(tx, run.tenantId, run.id, {
-      ...cleared,
-      status: next.kind === 'end' ? next.status : 'failed',
-      error: next.kind === 'fail' ? next.reason : null,
-      cursor: null,
-      finishedAt: new Date(),
-    });
-    this.metrics.runsFinished.inc({ status: next.kind === 'end' ? next.status : 'failed' });
   }
 }
 

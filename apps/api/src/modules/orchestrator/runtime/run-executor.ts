@@ -16,6 +16,8 @@ import type { OrchestratorMetrics } from './orchestrator-metrics';
 import type { RunRow, RunsRepository, StepRow } from './runs.repository';
 import { whileLeaseHeld } from './lease-heartbeat';
 import { executeCall, type CallResult } from './step-calls';
+import { CallbackArrivals } from './wait-resume';
+import { present } from '../definition/present';
 import type { StepServices } from './step-services';
 import type { ConnectionBudget } from './connection-budget';
 
@@ -67,6 +69,7 @@ type StepEnd =
  */
 export class RunExecutor {
   private readonly definitions = new Map<string, FlowDefinition>();
+  private readonly arrivals: CallbackArrivals;
 
   constructor(
     private readonly db: Database,
@@ -76,7 +79,9 @@ export class RunExecutor {
     private readonly metrics: OrchestratorMetrics,
     private readonly logger: Logger,
     private readonly options: ExecutorOptions,
-  ) {}
+  ) {
+    this.arrivals = new CallbackArrivals(repository, metrics);
+  }
 
   async execute(claimed: RunRow): Promise<void> {
     const definition = await this.definition(claimed);
@@ -423,13 +428,13 @@ export class RunExecutor {
         return undefined;
       }
       switch (end.kind) {
-        case 'suspend':
+        case 'suspend': {
           await this.repository.updateStep(tx, run.tenantId, run.id, row.seq, {
             status: 'waiting',
             error: end.error ?? null,
             errorKind: end.errorKind ?? null,
           });
-          await this.repository.updateRun(tx, run.tenantId, run.id, {
+          const waiting = await this.repository.updateRun(tx, run.tenantId, run.id, {
             status: 'waiting',
             // Woken by the run's deadline at the latest: a wait does not outlive the run's limit.
             wakeAt: run.deadlineAt && run.deadlineAt < end.wakeAt ? run.deadlineAt : end.wakeAt,
@@ -438,7 +443,10 @@ export class RunExecutor {
             lockedBy: null,
             lockedUntil: null,
           });
+          // A callback may have come in already (before this commit): then it goes on at once.
+          await this.arrivals.settle(tx, definition, present(waiting, 'the waiting run'), step);
           return undefined;
+        }
         case 'fail':
           await this.repository.updateStep(tx, run.tenantId, run.id, row.seq, {
             status: 'failed',

@@ -1,4 +1,5 @@
 import {
+  domainEvents,
   flowRuns,
   flowRunSteps,
   flows,
@@ -16,6 +17,7 @@ export type FlowVersionRow = typeof flowVersions.$inferSelect;
 export type RunRow = typeof flowRuns.$inferSelect;
 export type NewRunRow = typeof flowRuns.$inferInsert;
 export type StepRow = typeof flowRunSteps.$inferSelect;
+export type DomainEventRow = typeof domainEvents.$inferSelect;
 export type NewUsageRow = typeof usageEvents.$inferInsert;
 
 export interface ClaimLimits {
@@ -99,6 +101,38 @@ export class RunsRepository {
       .select()
       .from(flowRuns)
       .where(and(eq(flowRuns.tenantId, tenantId), eq(flowRuns.id, id)));
+    return row;
+  }
+
+  /**
+   * Serializes, per tenant and key, an event's arrival with a run starting to wait for it, so
+   * one of the two always sees the other (see CallbackArrivals).
+   */
+  async lockWaitKey(tx: Tx, tenantId: string, type: string, key: string): Promise<void> {
+    await tx.execute(
+      sql`select pg_advisory_xact_lock(hashtextextended(${`${tenantId}:${type}:${key}`}, 0))`,
+    );
+  }
+
+  /** The first stored event of a type with this subject, if one has arrived. */
+  async storedEvent(
+    tx: Tx,
+    tenantId: string,
+    type: string,
+    subject: string,
+  ): Promise<DomainEventRow | undefined> {
+    const [row] = await tx
+      .select()
+      .from(domainEvents)
+      .where(
+        and(
+          eq(domainEvents.tenantId, tenantId),
+          eq(domainEvents.type, type),
+          eq(domainEvents.subject, subject),
+        ),
+      )
+      .orderBy(domainEvents.time)
+      .limit(1);
     return row;
   }
 

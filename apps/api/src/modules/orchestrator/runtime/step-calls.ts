@@ -53,7 +53,7 @@ export class PermanentStepError extends Error {
   }
 }
 
-const N8N_CALLBACK_EVENT = 'maxai.workflow.callback.received';
+export const N8N_CALLBACK_EVENT = 'maxai.workflow.callback.received';
 
 /** Executes a planned call step: a port method, a pure computation, or a runtime step. */
 export async function executeCall(ctx: CallContext): Promise<CallResult> {
