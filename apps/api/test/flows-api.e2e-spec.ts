@@ -282,6 +282,20 @@ describe('flows API', () => {
     });
     expect(invalidDry.statusCode).toBe(422);
 
+    // http.request reaches only hosts on the tenant's allowlist (a setting): checked at activation.
+    const caller = await create({
+      name: 'Calls out',
+      definition: definition([
+        { id: 'hook', type: 'http.request', inputs: { url: 'https://api.partner.example/x' } },
+      ]),
+    });
+    const refused = await api.post(`${base}/flows/${caller.id}/activate`, {});
+    expect(refused.statusCode).toBe(422);
+    expect(refused.body).toContain('allowlist');
+    await api.patch(`${base}/settings`, { flowHttpAllowlist: ['*.partner.example'] });
+    expect((await api.post(`${base}/flows/${caller.id}/activate`, {})).statusCode).toBe(200);
+    await api.post(`${base}/flows/${caller.id}/deactivate`, {});
+
     const install = (template: string, body: object) =>
       api.post(`${base}/clients/${clientId}/flow-templates/${template}/install`, body);
     expect((await install('no-such-template', { parameters: {} })).statusCode).toBe(404);

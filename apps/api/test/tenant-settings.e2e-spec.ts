@@ -65,6 +65,7 @@ describe('tenant settings', () => {
       requireMfa: false,
       auditRetentionDays: 2557,
       requirePromptApproval: false,
+      flowHttpAllowlist: [],
     });
 
     const changed = await api.patch(url, { requireMfa: true, auditRetentionDays: 2557 });
@@ -73,6 +74,7 @@ describe('tenant settings', () => {
       requireMfa: true,
       auditRetentionDays: 2557,
       requirePromptApproval: false,
+      flowHttpAllowlist: [],
     });
     // In force at once: a session without a second factor is held out of the tenant.
     const held = await as(t.app, unverifiedToken).get(url);
@@ -82,6 +84,7 @@ describe('tenant settings', () => {
       requireMfa: true,
       auditRetentionDays: 3650,
       requirePromptApproval: false,
+      flowHttpAllowlist: [],
     });
     // Nothing changes: nothing is written or audited.
     expect((await api.patch(url, { requireMfa: true })).statusCode).toBe(200);
@@ -89,16 +92,31 @@ describe('tenant settings', () => {
       requireMfa: true,
       auditRetentionDays: 3650,
       requirePromptApproval: false,
+      flowHttpAllowlist: [],
     });
     expect((await api.patch(url, { requirePromptApproval: true })).json()).toMatchObject({
       requirePromptApproval: true,
     });
     expect((await api.patch(url, { requirePromptApproval: false })).statusCode).toBe(200);
+    const hosts = await api.patch(url, {
+      flowHttpAllowlist: ['API.example.com', '*.hooks.example.org'],
+    });
+    expect(hosts.json()).toMatchObject({
+      flowHttpAllowlist: ['api.example.com', '*.hooks.example.org'],
+    });
+    // The same list again changes nothing (compared by value).
+    await api.patch(url, { flowHttpAllowlist: ['api.example.com', '*.hooks.example.org'] });
 
     const events = (
       await api.get(`/v1/tenants/${owner.tenantId}/audit-events?action=tenant.settings_updated`)
     ).json<{ data: { changes: unknown; targetId: string }[] }>();
     expect(events.data.map((e) => e.changes)).toEqual([
+      {
+        flowHttpAllowlist: {
+          from: [],
+          to: ['api.example.com', '*.hooks.example.org'],
+        },
+      },
       { requirePromptApproval: { from: true, to: false } },
       { requirePromptApproval: { from: false, to: true } },
       { auditRetentionDays: { from: 2557, to: 3650 } },
@@ -119,6 +137,10 @@ describe('tenant settings', () => {
     expect((await api.patch(url, { auditRetentionDays: 3000.5 })).statusCode).toBe(400);
     expect((await api.patch(url, {})).statusCode).toBe(400);
     expect((await api.patch(url, { requireMFA: true })).statusCode).toBe(400);
+    for (const host of ['https://api.example.com', 'a..b', '*', 'x.*.com', 'host/path']) {
+      const refused = await api.patch(url, { flowHttpAllowlist: [host] });
+      expect(refused.statusCode, host).toBe(400);
+    }
   });
 
   it('is for owners and admins; the role table says so', async () => {

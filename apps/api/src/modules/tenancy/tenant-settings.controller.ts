@@ -28,6 +28,19 @@ const settingsSchema = z.object({
     .boolean()
     .describe("Moving a protected prompt label needs a second person's approval")
     .meta({ example: true }),
+  flowHttpAllowlist: z
+    .array(
+      z
+        .string()
+        .max(253)
+        .regex(/^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i, {
+          error: 'expected a host name, or *.domain for its subdomains',
+        })
+        .transform((host) => host.toLowerCase()),
+    )
+    .max(100)
+    .describe('Hosts flows may call with http.request: exact names, or *.example.com')
+    .meta({ example: ['api.example.com', '*.hooks.example.org'] }),
 });
 class TenantSettingsDto extends createZodDto(settingsSchema) {}
 class UpdateTenantSettingsBody extends createZodDto(
@@ -45,7 +58,8 @@ export class TenantSettingsController {
   @Get()
   @Authorize('settings:read')
   @ApiOperation({
-    summary: "The tenant's settings: MFA requirement, audit retention, prompt approvals",
+    summary:
+      "The tenant's settings: MFA requirement, audit retention, prompt approvals, flows' HTTP allowlist",
   })
   @ApiOkResponse({ type: TenantSettingsDto })
   get(

@@ -5,12 +5,14 @@ export interface TenantSettings {
   requireMfa: boolean;
   auditRetentionDays: number;
   requirePromptApproval: boolean;
+  flowHttpAllowlist: string[];
 }
 
 const columns = {
   requireMfa: tenants.requireMfa,
   auditRetentionDays: tenants.auditRetentionDays,
   requirePromptApproval: tenants.requirePromptApproval,
+  flowHttpAllowlist: tenants.flowHttpAllowlist,
 };
 
 /** SQL of a tenant's settings (columns of `tenants`). Every call runs inside `withTenant`. */

@@ -50,7 +50,7 @@ export class TenantSettingsService {
       const current = found(await this.repository.findForUpdate(tx, tenantId));
       const changes = Object.fromEntries(
         (Object.keys(input) as (keyof TenantSettings)[])
-          .filter((key) => input[key] !== current[key])
+          .filter((key) => JSON.stringify(input[key]) !== JSON.stringify(current[key]))
           .map((key) => [key, { from: current[key], to: input[key] }]),
       );
       if (Object.keys(changes).length === 0) return current;
