@@ -205,13 +205,13 @@ describe('step dispatch: claim, begin, end and the next begin', () => {
       new ConnectionBudget(null, 'dispatch-test', 100),
       t.app.get(OrchestratorMetrics),
       t.app.get<Logger>(ROOT_LOGGER),
-      { workerId: WORKER, leaseMs: 300, maxStepsPerSlice: 5, defaultStepTimeoutS: 30 },
+      { workerId: WORKER, leaseMs: 1000, maxStepsPerSlice: 5, defaultStepTimeoutS: 30 },
     );
     const run = await claimed('slow');
     const executing = shortLease.execute(run);
     await called;
     // Three leases' worth of time in the call: without renewals it would be up for grabs.
-    await new Promise((r) => setTimeout(r, 900));
+    await new Promise((r) => setTimeout(r, 3000));
     expect(await repository.claim('another-worker', LIMITS)).toEqual([]);
     expect((await state(run)).run.lockedUntil!.getTime()).toBeGreaterThan(Date.now());
     release();

@@ -339,8 +339,8 @@ describe('retries, time limits, cancel and concurrency keys (in process)', () =>
     await p.inboundSms('retry me');
     const run = await p.runWhen(flowId, (r) => r.status === 'completed');
     expect(stepOf(run, 'reply')).toMatchObject({ status: 'completed', attempts: 2, error: null });
-    // One SMS accepted (the simulator records no body for the request it refused).
-    expect(p.smsRequests('retried: retry me')).toHaveLength(1);
+    // Two requests reached Twilio: the one it refused (503) and the retry it accepted.
+    expect(p.smsRequests('retried: retry me')).toHaveLength(2);
     await p.deactivate(flowId);
   });
 
@@ -367,7 +367,8 @@ describe('retries, time limits, cancel and concurrency keys (in process)', () =>
     });
     expect(run.error).toMatch(/^step reply: /);
     expect(stepOf(run, 'after')).toBeUndefined();
-    expect(p.smsRequests('never')).toHaveLength(0);
+    // The one request Twilio refused (400); no retry.
+    expect(p.smsRequests('never')).toHaveLength(1);
     await p.deactivate(flowId);
   });
 
@@ -629,7 +630,8 @@ describe('retries, time limits, cancel and concurrency keys (in process)', () =>
       attempts: 1,
       output: null,
     });
-    expect(p.smsRequests('flaky one')).toHaveLength(0);
+    // The one attempt Twilio refused; none after the cancel.
+    expect(p.smsRequests('flaky one')).toHaveLength(1);
     await p.deactivate(flowId);
   });
 

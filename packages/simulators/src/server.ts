@@ -80,12 +80,7 @@ export async function createSimulatorServer(
   for (const vendor of options.vendors) {
     await app.register(
       async (scope) => {
-        scope.addHook('preHandler', (request: FastifyRequest, _reply, done) => {
-          const entry = journalEntries.get(request);
-          if (entry && request.body !== undefined) entry.body = request.body;
-          done();
-        });
-        scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+        scope.addHook('onRequest', (request: FastifyRequest, _reply, done) => {
           const path = request.url.slice(vendor.prefix.length + 1).split('?')[0] ?? '';
           const entry: JournalEntry = {
             vendor: vendor.prefix,
@@ -96,6 +91,13 @@ export async function createSimulatorServer(
           journalEntries.set(request, entry);
           context.journal.push(entry);
           if (context.journal.length > JOURNAL_LIMIT) context.journal.shift();
+          done();
+        });
+        // Faults apply once the body is read, so the journal shows what a held or refused request
+        // carried (a test waiting for a request by its body sees it while it is held).
+        scope.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+          const entry = journalEntries.get(request);
+          if (entry && request.body !== undefined) entry.body = request.body;
           const fault = context.faults.take(vendor.prefix, request.method, request.url);
           if (!fault) return;
           if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
