@@ -335,7 +335,7 @@ describe('flow run claims (runs.repository)', () => {
       );
       expect(places).toEqual([{ flowId: flowOf.get(A)!, version: 1, cursor: 'w' }]);
       const found = await withTenant(handle.db, A, (tx) =>
-        repo.waitingRuns(tx, A, places[0]!, 'maxai.reply', '"k"'),
+        repo.waitingRuns(tx, A, { ...places[0]!, cursor: 'w' }, 'maxai.reply', '"k"'),
       );
       expect(found.map((r) => r.id)).toEqual([waiting!.id]);
     });

@@ -114,7 +114,7 @@ export class FlowTriggers {
       const runs = await this.repository.waitingRuns(
         tx,
         event.tenantid,
-        place,
+        { ...place, cursor: step.id },
         event.type,
         JSON.stringify(key),
       );

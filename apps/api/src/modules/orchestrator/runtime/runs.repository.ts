@@ -169,7 +169,7 @@ export class RunsRepository {
   waitingRuns(
     tx: Tx,
     tenantId: string,
-    place: { flowId: string; version: number; cursor: string | null },
+    place: { flowId: string; version: number; cursor: string },
     type: string,
     key: string,
   ): Promise<RunRow[]> {
@@ -184,7 +184,7 @@ export class RunsRepository {
           eq(flowRuns.waitingKey, key),
           eq(flowRuns.flowId, place.flowId),
           eq(flowRuns.version, place.version),
-          place.cursor === null ? undefined : eq(flowRuns.cursor, place.cursor),
+          eq(flowRuns.cursor, place.cursor),
         ),
       )
       .orderBy(flowRuns.id)
