@@ -142,6 +142,15 @@ export async function wirePlatform(role: Role, env: Record<string, string> = {})
     n8nConnection,
     control,
     fault: (fault: object) => control('faults', fault),
+    /** Twilio holds (latencyMs) or refuses (status) the next SMS sent. */
+    smsFault: (fault: { status?: number; latencyMs?: number }) =>
+      control('faults', {
+        vendor: 'twilio',
+        method: 'POST',
+        pathIncludes: 'Messages.json',
+        remaining: 1,
+        ...fault,
+      }),
     workflow: (path: string, respond: object = { body: { ok: true } }) =>
       control('n8n/workflows', { path, respond, headerAuth: N8N_HEADER }),
     executions: async (path: string) => {
@@ -264,13 +273,7 @@ describe('a worker SIGKILLed mid-run', () => {
     });
     // The provider holds the first SMS for a while: the worker dies with it in flight, after
     // the request reached Twilio (which then accepts it) and before the worker recorded it.
-    await p.fault({
-      vendor: 'twilio',
-      method: 'POST',
-      pathIncludes: 'Messages.json',
-      latencyMs: 4000,
-      remaining: 1,
-    });
+    await p.smsFault({ latencyMs: 4000 });
     const first = await startWorker();
     await p.inboundSms('durable one');
     await waitFor(async () => p.smsRequests('first: durable one').length === 1, 30_000);
@@ -329,13 +332,7 @@ describe('retries, time limits, cancel and concurrency keys (in process)', () =>
       trigger: smsTrigger('retry'),
       steps: [sms('reply', '="retried: " & event.data.body', { retry: fast })],
     });
-    await p.fault({
-      vendor: 'twilio',
-      method: 'POST',
-      pathIncludes: 'Messages.json',
-      status: 503,
-      remaining: 1,
-    });
+    await p.smsFault({ status: 503 });
     await p.inboundSms('retry me');
     const run = await p.runWhen(flowId, (r) => r.status === 'completed');
     expect(stepOf(run, 'reply')).toMatchObject({ status: 'completed', attempts: 2, error: null });
@@ -351,13 +348,7 @@ describe('retries, time limits, cancel and concurrency keys (in process)', () =>
       trigger: smsTrigger('invalid'),
       steps: [sms('reply', 'never', { retry: fast }), sms('after', 'not reached')],
     });
-    await p.fault({
-      vendor: 'twilio',
-      method: 'POST',
-      pathIncludes: 'Messages.json',
-      status: 400,
-      remaining: 1,
-    });
+    await p.smsFault({ status: 400 });
     await p.inboundSms('invalid input');
     const run = await p.runWhen(flowId, (r) => r.status === 'failed');
     expect(stepOf(run, 'reply')).toMatchObject({
@@ -440,13 +431,7 @@ describe('retries, time limits, cancel and concurrency keys (in process)', () =>
       trigger: smsTrigger('cancel'),
       steps: [sms('slow', 'slow one'), sms('after', 'after cancel')],
     });
-    await p.fault({
-      vendor: 'twilio',
-      method: 'POST',
-      pathIncludes: 'Messages.json',
-      latencyMs: 1500,
-      remaining: 1,
-    });
+    await p.smsFault({ latencyMs: 1500 });
     await p.inboundSms('cancel me');
     const running = await p.runWhen(flowId, (r) => stepOf(r, 'slow')?.status === 'running');
     const cancelled = await p.api.post(`${p.base}/flow-runs/${running.id}/cancel`, {});
@@ -488,13 +473,7 @@ describe('retries, time limits, cancel and concurrency keys (in process)', () =>
       steps: [sms('reply', '="answer to " & event.data.body')],
     });
     // The first answer is slow: without the key the second would overtake it.
-    await p.fault({
-      vendor: 'twilio',
-      method: 'POST',
-      pathIncludes: 'Messages.json',
-      latencyMs: 1000,
-      remaining: 1,
-    });
+    await p.smsFault({ latencyMs: 1000 });
     await p.inboundSms('order 1', '+15550100001');
     await waitFor(async () => (await p.runs(flowId)).length === 1);
     await p.inboundSms('order 2', '+15550100001');
@@ -589,13 +568,7 @@ describe('retries, time limits, cancel and concurrency keys (in process)', () =>
         },
       ],
     });
-    await p.fault({
-      vendor: 'twilio',
-      method: 'POST',
-      pathIncludes: 'Messages.json',
-      status: 503,
-      remaining: 1,
-    });
+    await p.smsFault({ status: 503 });
     await p.inboundSms('defaults please');
     const run = await p.runWhen(flowId, (r) => r.status === 'completed', 20_000);
     expect(stepOf(run, 'plain')).toMatchObject({ status: 'completed', attempts: 2 });
@@ -611,14 +584,7 @@ describe('retries, time limits, cancel and concurrency keys (in process)', () =>
       trigger: smsTrigger('cancelfail'),
       steps: [sms('flaky', 'flaky one', { retry: fast })],
     });
-    await p.fault({
-      vendor: 'twilio',
-      method: 'POST',
-      pathIncludes: 'Messages.json',
-      latencyMs: 1000,
-      status: 503,
-      remaining: 1,
-    });
+    await p.smsFault({ latencyMs: 1000, status: 503 });
     await p.inboundSms('cancelfail now');
     const running = await p.runWhen(flowId, (r) => stepOf(r, 'flaky')?.status === 'running');
     await p.api.post(`${p.base}/flow-runs/${running.id}/cancel`, {});
@@ -642,13 +608,7 @@ describe('retries, time limits, cancel and concurrency keys (in process)', () =>
       trigger: smsTrigger('auth'),
       steps: [sms('reply', 'unauthorized', { retry: fast })],
     });
-    await p.fault({
-      vendor: 'twilio',
-      method: 'POST',
-      pathIncludes: 'Messages.json',
-      status: 401,
-      remaining: 1,
-    });
+    await p.smsFault({ status: 401 });
     await p.inboundSms('auth please');
     const run = await p.runWhen(flowId, (r) => r.status === 'failed');
     expect(stepOf(run, 'reply')).toMatchObject({ attempts: 1, errorKind: 'auth' });
@@ -813,13 +773,7 @@ describe('the executor, driven directly (in process)', () => {
 
   it('leaves the step to the worker that took the run over while it ran', async () => {
     const run = await held({ cursor: 'c' });
-    await p.fault({
-      vendor: 'twilio',
-      method: 'POST',
-      pathIncludes: 'Messages.json',
-      latencyMs: 800,
-      remaining: 1,
-    });
+    await p.smsFault({ latencyMs: 800 });
     const sentBefore = p.smsRequests('from c').length;
     const executing = executor().execute(run);
     await waitFor(async () => (await stepsOf(run)).some((s) => s.stepId === 'c'));
