@@ -276,6 +276,32 @@ describe('flows API', () => {
       steps: [{ id: 'look', output: { name: 'Ada' } }, { id: 'use' }],
       warnings: [expect.objectContaining({ pointer: expect.stringContaining('/steps/0') })],
     });
+    // The README's example, as written there.
+    const readme = await api.post(`${base}/flows/dry-run`, {
+      format: 'yaml',
+      source: [
+        'schemaVersion: 1',
+        'name: thanks',
+        `trigger: { events: [maxai.messaging.sms.received], filter: "$not($contains(event.data.body, 'STOP'))" }`,
+        'concurrencyKey: event.data.from',
+        'steps:',
+        '  - { id: reply, type: messaging.send_sms, inputs: { from: =event.data.to, to: =event.data.from, body: Thanks! } }',
+      ].join('\n'),
+      event: {
+        type: 'maxai.messaging.sms.received',
+        data: { from: '+15557654321', to: '+15550001111', body: 'hi' },
+      },
+    });
+    expect(readme.statusCode, readme.body).toBe(200);
+    expect(readme.json()).toMatchObject({
+      matched: true,
+      steps: [
+        {
+          id: 'reply',
+          resolvedInputs: { from: '+15550001111', to: '+15557654321', body: 'Thanks!' },
+        },
+      ],
+    });
     const invalidDry = await api.post(`${base}/flows/dry-run`, {
       definition: definition([{ id: 'x', type: 'warp' }]),
       event: { type: PING, data: {} },
