@@ -134,4 +134,54 @@ describe('missed-call text-back from Twilio call status callbacks, end to end', 
     expect(h.journal('openrouter', 'POST', /chat\/completions$/)).toHaveLength(llmCalls);
     expect(h.notes()).toHaveLength(notes);
   });
+
+  it('texts back a caller whose forwarded call nobody answered (Twilio <Dial> action)', async () => {
+    const caller = '+15557660004';
+    const text = 'Sorry we could not pick up! How can Bright Smiles help?';
+    await h.llmAnswers(text);
+    const { callSid, dialCallSid } = await h.twilioCallForwarded(caller, 'no-answer');
+    const run = await h.finished(missedCall, 3);
+    expect(run.status, run.error ?? '').toBe('completed');
+    expect(TemplateHarness.path(run)).toContain('text_back:completed');
+    // Twilio answered the call to forward it: the call's own status callback says completed;
+    // the action request says the forward went unanswered. Two events, one run.
+    expect(await h.dispatchedAll(CALL_ENDED, callSid, 2)).toEqual([
+      expect.objectContaining({
+        callId: callSid,
+        direction: 'inbound',
+        from: caller,
+        to: SMS_NUMBER,
+        outcome: 'unanswered',
+        forwardedCallId: dialCallSid,
+      }),
+      expect.objectContaining({ callId: callSid, outcome: 'completed', durationSeconds: 20 }),
+    ]);
+    expect(await h.runs(missedCall)).toHaveLength(3);
+    expect(h.sentSms(caller)).toEqual([
+      expect.objectContaining({ From: SMS_NUMBER, To: caller, Body: text }),
+    ]);
+    const contact = await h.contact(caller);
+    expect(h.notes().filter((n) => n.contactId === contact.id)).toEqual([
+      {
+        contactId: contact.id,
+        body: `Missed call (unanswered) from ${caller}. Texted back: ${text}`,
+      },
+    ]);
+  });
+
+  it('does nothing for a forwarded call someone answered', async () => {
+    const caller = '+15557660005';
+    const llmCalls = h.journal('openrouter', 'POST', /chat\/completions$/).length;
+    const notes = h.notes().length;
+    const { callSid } = await h.twilioCallForwarded(caller, 'completed');
+    // Once both events have been through the orchestrator, any run they started would exist.
+    expect(await h.dispatchedAll(CALL_ENDED, callSid, 2)).toEqual([
+      expect.objectContaining({ outcome: 'completed', durationSeconds: 30 }),
+      expect.objectContaining({ outcome: 'completed', durationSeconds: 50 }),
+    ]);
+    expect(await h.runs(missedCall)).toHaveLength(3);
+    expect(h.sentSms(caller)).toEqual([]);
+    expect(h.journal('openrouter', 'POST', /chat\/completions$/)).toHaveLength(llmCalls);
+    expect(h.notes()).toHaveLength(notes);
+  });
 });

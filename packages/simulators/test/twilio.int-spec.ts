@@ -713,3 +713,160 @@ describe('Twilio simulator: inbound call status callbacks', () => {
     expect(receiver.received).toHaveLength(0);
   });
 });
+
+describe('Twilio simulator: inbound calls forwarded with <Dial action>', () => {
+  const caller = '+14155550123';
+  const normalized = (webhook: SentWebhook) => {
+    const result = twilioWebhooks.normalize({
+      rawBody: Buffer.from(webhook.body),
+      headers: webhook.headers,
+      publicUrl: webhook.url,
+    });
+    expect(result.ok).toBe(true);
+    return result.ok ? { id: result.providerEventId, events: result.events } : undefined;
+  };
+
+  it('posts the signed <Dial> action request of a forward nobody answered, then the completed status callback', async () => {
+    const url = `${receiver.url}/webhooks/twilio?tenant=t1`;
+    const actionUrl = `${receiver.url}/webhooks/twilio/dial?tenant=t1`;
+    const { status, body } = await control('/calls/inbound', {
+      from: caller,
+      to: phoneNumber,
+      url,
+      forward: { url: actionUrl },
+    });
+    expect(status).toBe(202);
+    const forward = body.forward as { dialCallSid: string; params: Record<string, string> };
+    expect(forward.dialCallSid).toMatch(/^CA[0-9a-f]{32}$/);
+    expect(forward.dialCallSid).not.toBe(body.callSid);
+    // The action request first (Twilio waits for its TwiML), then the parent's end.
+    expect(receiver.received.map((r) => r.url)).toEqual([
+      '/webhooks/twilio/dial?tenant=t1',
+      '/webhooks/twilio?tenant=t1',
+    ]);
+    const [action, ended] = receiver.received;
+    expect(action?.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    const params = parseForm(action?.body ?? '');
+    expect(params).toEqual(forward.params);
+    expect(params).toMatchObject({
+      CallSid: body.callSid,
+      AccountSid: accountSid,
+      From: caller,
+      Caller: caller,
+      To: phoneNumber,
+      Called: phoneNumber,
+      Direction: 'inbound',
+      CallStatus: 'in-progress',
+      ApiVersion: '2010-04-01',
+      DialCallStatus: 'no-answer',
+      DialCallSid: forward.dialCallSid,
+      DialCallDuration: '0',
+      DialBridged: 'false',
+    });
+    const signature = String(action?.headers['x-twilio-signature']);
+    expect(twilio.validateRequest(authToken, signature, actionUrl, params)).toBe(true);
+    expect(twilio.validateRequest('0'.repeat(32), signature, actionUrl, params)).toBe(false);
+    expect(action?.headers['i-twilio-idempotency-token']).toMatch(/^[0-9a-f]{32}$/);
+    const endedParams = parseForm(ended?.body ?? '');
+    expect(endedParams).toMatchObject({
+      CallSid: body.callSid,
+      CallStatus: 'completed',
+      CallDuration: '20',
+    });
+    expect(
+      twilio.validateRequest(
+        authToken,
+        String(ended?.headers['x-twilio-signature']),
+        url,
+        endedParams,
+      ),
+    ).toBe(true);
+  });
+
+  it('is what the normalizer reads as a missed call apart from the completed parent', async () => {
+    const forwarded = async (input: object) => {
+      const { body } = await control('/calls/inbound', { from: caller, to: phoneNumber, ...input });
+      const forward = body.forward as { dialCallSid: string; webhook: SentWebhook };
+      return {
+        callSid: String(body.callSid),
+        dialCallSid: forward.dialCallSid,
+        action: normalized(forward.webhook),
+        ended: normalized(body.webhook as SentWebhook),
+      };
+    };
+    const missed = await forwarded({ forward: {} });
+    expect(missed.action).toEqual({
+      id: `${missed.callSid}:dial:${missed.dialCallSid}`,
+      events: [
+        {
+          type: 'maxai.voice.call.ended',
+          subject: missed.callSid,
+          data: {
+            provider: 'twilio',
+            callId: missed.callSid,
+            direction: 'inbound',
+            from: caller,
+            to: phoneNumber,
+            durationSeconds: 0,
+            outcome: 'unanswered',
+            forwardedCallId: missed.dialCallSid,
+          },
+        },
+      ],
+    });
+    expect(missed.ended?.id).toBe(`${missed.callSid}:completed`);
+    expect(missed.ended?.events[0]?.data).toMatchObject({ outcome: 'completed' });
+
+    const busy = await forwarded({ forward: { status: 'busy' } });
+    expect(busy.action?.events[0]?.data).toMatchObject({ outcome: 'busy' });
+    const taken = await forwarded({ forward: { status: 'completed', durationSeconds: 95 } });
+    expect(taken.action?.events[0]?.data).toMatchObject({
+      outcome: 'completed',
+      durationSeconds: 95,
+    });
+    expect(taken.ended?.events[0]?.data).toMatchObject({
+      outcome: 'completed',
+      durationSeconds: 115,
+    });
+    const conference = await forwarded({
+      status: 'completed',
+      durationSeconds: 40,
+      forward: { status: 'answered' },
+    });
+    expect(conference.action?.events[0]?.data).toMatchObject({
+      outcome: 'completed',
+      durationSeconds: 30,
+    });
+    expect(conference.ended?.events[0]?.data).toMatchObject({ durationSeconds: 40 });
+  });
+
+  it('sends the action request to the status callback URL by default', async () => {
+    const { body } = await control('/calls/inbound', {
+      from: caller,
+      to: phoneNumber,
+      forward: { status: 'failed' },
+    });
+    const forward = body.forward as { webhook: SentWebhook };
+    expect(forward.webhook.url).toBe(`${receiver.url}/webhooks/twilio`);
+    expect(parseForm(forward.webhook.body)).toMatchObject({
+      DialCallStatus: 'failed',
+      DialBridged: 'false',
+    });
+  });
+
+  it('refuses a forward of a call not completed, unknown forward statuses and durations', async () => {
+    for (const bad of [
+      { status: 'no-answer', forward: {} },
+      { forward: { status: 'ringing' } },
+      { forward: { status: 'no-answer', durationSeconds: 3 } },
+      { forward: { status: 'completed', durationSeconds: 1.5 } },
+      { forward: { status: 'completed', durationSeconds: -1 } },
+      { durationSeconds: 10, forward: { status: 'completed', durationSeconds: 30 } },
+    ]) {
+      expect(
+        (await control('/calls/inbound', { from: caller, to: phoneNumber, ...bad })).status,
+      ).toBe(400);
+    }
+    expect(receiver.received).toHaveLength(0);
+  });
+});

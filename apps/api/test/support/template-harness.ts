@@ -256,6 +256,33 @@ export class TemplateHarness {
     return { callSid: String(call.callSid), webhook };
   }
 
+  /**
+   * A call to the client's Twilio number is forwarded with `<Dial action>` and the forward ends
+   * `dialStatus` (`no-answer`, `busy`, `completed`…): the signed action request, then the call's
+   * own `completed` status callback, both to the client's Twilio endpoint, which acknowledges them.
+   */
+  async twilioCallForwarded(
+    from: string,
+    dialStatus: string,
+  ): Promise<{ callSid: string; dialCallSid: string; action: SentWebhook; ended: SentWebhook }> {
+    const call = await this.control('twilio/calls/inbound', {
+      from,
+      to: this.smsNumber,
+      url: this.twilioEndpoint,
+      forward: { status: dialStatus },
+    });
+    const forward = call.forward as { dialCallSid: string; webhook: SentWebhook };
+    const ended = call.webhook as SentWebhook;
+    expect(forward.webhook.status).toBe(200);
+    expect(ended.status).toBe(200);
+    return {
+      callSid: String(call.callSid),
+      dialCallSid: forward.dialCallSid,
+      action: forward.webhook,
+      ended,
+    };
+  }
+
   /** A call rings the client's voice number; answers the call id. */
   async inboundCall(from: string): Promise<string> {
     const call = await this.control('retell/calls/inbound', {
@@ -343,6 +370,30 @@ export class TemplateHarness {
             .where(and(eq(domainEvents.type, type), eq(domainEvents.subject, subject))),
         );
         return rows[0]?.dispatchedAt ? rows[0].data : undefined;
+      },
+      10_000,
+      20,
+    );
+  }
+
+  /** The data of the `count` events of `type` about `subject`, once all are dispatched, in order. */
+  async dispatchedAll(
+    type: string,
+    subject: string,
+    count: number,
+  ): Promise<Record<string, unknown>[]> {
+    const { db } = this.t.app.get<DatabaseHandle>(DATABASE);
+    return waitFor(
+      async () => {
+        const rows = await withTenant(db, this.owner.tenantId, (tx) =>
+          tx
+            .select()
+            .from(domainEvents)
+            .where(and(eq(domainEvents.type, type), eq(domainEvents.subject, subject)))
+            .orderBy(asc(domainEvents.id)),
+        );
+        const done = rows.length === count && rows.every((row) => row.dispatchedAt);
+        return done ? rows.map((row) => row.data) : undefined;
       },
       10_000,
       20,

@@ -294,6 +294,101 @@ describe('twilioWebhooks.normalize', () => {
     });
   });
 
+  it('a <Dial> action request, forward not answered → maxai.voice.call.ended of the parent, unanswered', () => {
+    const result = normalize('voice-dial-action-no-answer.txt');
+    const sid = 'CA1b2c3d4e5f60718293a4b5c6d7e8f901';
+    const dialSid = 'CAf0e1d2c3b4a5968778695a4b3c2d1e0f';
+    expect(result).toEqual({
+      ok: true,
+      // Apart from the parent's own status callback (`${sid}:completed`).
+      providerEventId: `${sid}:dial:${dialSid}`,
+      providerEventType: 'call.dial',
+      attribution: { phoneNumber: '+15558675310' },
+      events: [
+        {
+          type: 'maxai.voice.call.ended',
+          subject: sid,
+          data: {
+            provider: 'twilio',
+            callId: sid,
+            direction: 'inbound',
+            from: '+15017122661',
+            to: '+15558675310',
+            durationSeconds: 0,
+            outcome: 'unanswered',
+            forwardedCallId: dialSid,
+          },
+        },
+      ],
+    });
+    expectSchemaValid(result);
+    expectMappedAsPublished('twilio', result);
+  });
+
+  it('maps each DialCallStatus, whatever the parent CallStatus; unknown ones emit nothing', () => {
+    const dial = (fields: Record<string, string>) =>
+      twilioWebhooks.normalize(
+        inbound(
+          new URLSearchParams({
+            CallSid: 'CA1',
+            From: '+1555',
+            To: '+1666',
+            Direction: 'inbound',
+            CallStatus: 'completed',
+            ...fields,
+          }).toString(),
+        ),
+      );
+    const outcomes = {
+      'no-answer': 'unanswered',
+      canceled: 'unanswered',
+      busy: 'busy',
+      failed: 'failed',
+      completed: 'completed',
+      answered: 'completed',
+    };
+    for (const [status, outcome] of Object.entries(outcomes)) {
+      const result = dial({ DialCallStatus: status, DialCallSid: 'CA2', DialCallDuration: '12' });
+      expect(result).toMatchObject({
+        ok: true,
+        providerEventId: 'CA1:dial:CA2',
+        providerEventType: 'call.dial',
+        attribution: { phoneNumber: '+1666' },
+        events: [
+          {
+            subject: 'CA1',
+            data: { callId: 'CA1', outcome, direction: 'inbound', forwardedCallId: 'CA2' },
+          },
+        ],
+      });
+      expectSchemaValid(result);
+    }
+    // No forwarded leg (the dial failed before one existed): keyed by the status instead.
+    const failed = dial({ DialCallStatus: 'failed' });
+    expect(failed).toMatchObject({ ok: true, providerEventId: 'CA1:dial:failed' });
+    expect(failed.ok && failed.events[0]?.data).toEqual({
+      provider: 'twilio',
+      callId: 'CA1',
+      direction: 'inbound',
+      from: '+1555',
+      to: '+1666',
+      outcome: 'failed',
+    });
+    expect(
+      dial({ DialCallStatus: 'busy', Direction: 'outbound-api', From: '+1777', To: '' }),
+    ).toMatchObject({
+      attribution: { phoneNumber: '+1777' },
+      events: [{ data: { direction: 'outbound', outcome: 'busy', to: '' } }],
+    });
+    expect(twilioWebhooks.normalize(inbound('CallSid=CA1&DialCallStatus=ringing'))).toEqual({
+      ok: true,
+      providerEventId: 'CA1:dial:ringing',
+      providerEventType: 'call.dial',
+      attribution: { phoneNumber: undefined },
+      events: [],
+    });
+  });
+
   it('reads the JSON variant, SmsStatus-only callbacks and media edge cases', () => {
     const json = twilioWebhooks.normalize(
       inbound(

@@ -32,12 +32,13 @@ export const TWILIO_EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Respon
 const HMAC_SHA1_BYTES = 20;
 
 /**
- * Twilio webhooks: incoming messages, message status callbacks and voice call status
- * callbacks, form-encoded (twilio.com/docs/messaging/guides/webhook-request,
- * …/messaging/guides/track-outbound-message-status, …/voice/api/call-resource#statuscallback),
- * or JSON with `bodySHA256` in the URL. `X-Twilio-Signature` covers the public URL and the
- * parameters (twilio.com/docs/usage/webhooks/webhooks-security). No time is signed: ingress
- * dedupe on `${MessageSid|CallSid}:${status}` is what stops a replay.
+ * Twilio webhooks: incoming messages, message status callbacks, voice call status callbacks
+ * and `<Dial>` action requests, form-encoded (twilio.com/docs/messaging/guides/webhook-request,
+ * …/messaging/guides/track-outbound-message-status, …/voice/api/call-resource#statuscallback,
+ * …/voice/twiml/dial#action), or JSON with `bodySHA256` in the URL. `X-Twilio-Signature`
+ * covers the public URL and the parameters (twilio.com/docs/usage/webhooks/webhooks-security).
+ * No time is signed: ingress dedupe on `${MessageSid|CallSid}:${status}` (a dial:
+ * `${CallSid}:dial:${DialCallSid}`) is what stops a replay.
  */
 export const twilioWebhooks: WebhookProvider = {
   name: 'twilio',
@@ -126,6 +127,21 @@ const FINAL_CALL_OUTCOMES: ReadonlyMap<string, CallOutcome> = new Map<string, Ca
   ['canceled', 'unanswered'],
 ]);
 
+/**
+ * What became of a call forwarded with `<Dial action="…">`, by the `DialCallStatus` of the
+ * action request (https://www.twilio.com/docs/voice/twiml/dial#action): `completed` once the
+ * dialled party answered (`answered` when dialling a conference), `no-answer`, `busy`, `failed`
+ * (e.g. a number that does not exist), `canceled` (cancelled through the API before answer).
+ */
+const DIAL_OUTCOMES: ReadonlyMap<string, CallOutcome> = new Map<string, CallOutcome>([
+  ['completed', 'completed'],
+  ['answered', 'completed'],
+  ['no-answer', 'unanswered'],
+  ['busy', 'busy'],
+  ['failed', 'failed'],
+  ['canceled', 'unanswered'],
+]);
+
 function normalizeTwilio(request: InboundWebhook): NormalizationResult {
   const params = paramsOf(request);
   if (!params) return unparseable('a JSON Twilio webhook must be a JSON object');
@@ -137,6 +153,11 @@ function normalizeTwilio(request: InboundWebhook): NormalizationResult {
   const messageSid = field('MessageSid') ?? field('SmsSid');
   const callSid = field('CallSid');
   if (messageSid !== undefined) return normalizeMessage(messageSid, params, field);
+  // Checked before CallStatus: the action request carries the parent call's CallStatus too.
+  const dialCallStatus = field('DialCallStatus');
+  if (callSid !== undefined && dialCallStatus !== undefined) {
+    return normalizeDialAction(callSid, dialCallStatus, field);
+  }
   const callStatus = field('CallStatus');
   if (callSid !== undefined && callStatus !== undefined) {
     return normalizeCallStatus(callSid, callStatus, field);
@@ -213,6 +234,53 @@ function media(field: Field): JsonObject[] {
     });
   }
   return items;
+}
+
+/**
+ * The `<Dial>` action request (https://www.twilio.com/docs/voice/twiml/dial#action): the parent
+ * call's parameters (`CallSid`, `From` the caller, `To` our number, `Direction`, its
+ * `CallStatus`) plus `DialCallStatus`, `DialCallSid` and `DialCallDuration` of the forwarded
+ * leg. Twilio answered the parent to run the TwiML, so its own status callback ends `completed`
+ * even when nobody took the forward: the forward's fate is what says whether the caller was
+ * missed. Its own dedupe key, apart from the parent's `${CallSid}:${CallStatus}`.
+ */
+function normalizeDialAction(
+  callSid: string,
+  dialCallStatus: string,
+  field: Field,
+): NormalizationResult {
+  const outbound = (field('Direction') ?? '').startsWith('outbound');
+  const from = field('From') ?? '';
+  const to = field('To') ?? '';
+  const dialCallSid = field('DialCallSid');
+  const outcome = DIAL_OUTCOMES.get(dialCallStatus);
+  const events: NormalizedEvent[] =
+    outcome === undefined
+      ? []
+      : [
+          {
+            type: 'maxai.voice.call.ended',
+            subject: callSid,
+            data: compact({
+              provider: 'twilio',
+              callId: callSid,
+              direction: outbound ? 'outbound' : 'inbound',
+              from,
+              to,
+              // How long the caller talked with whoever took the forward (0 when nobody did).
+              durationSeconds: integer(field('DialCallDuration')),
+              outcome,
+              forwardedCallId: dialCallSid,
+            }),
+          },
+        ];
+  return {
+    ok: true,
+    providerEventId: `${callSid}:dial:${dialCallSid ?? dialCallStatus}`,
+    providerEventType: 'call.dial',
+    attribution: { phoneNumber: (outbound ? from : to) || undefined },
+    events,
+  };
 }
 
 function normalizeCallStatus(

@@ -158,7 +158,12 @@ export const EVENT_TYPES: Readonly<Record<MaxaiEventType, EventTypeDefinition>> 
     schema: dataSchema(
       'maxai.voice.call.ended',
       ['provider', 'callId', 'direction', 'from', 'to', 'outcome'],
-      { ...callLifecycle, outcome: { type: 'string', enum: [...CALL_OUTCOMES] } },
+      {
+        ...callLifecycle,
+        outcome: { type: 'string', enum: [...CALL_OUTCOMES] },
+        // A call forwarded elsewhere (Twilio `<Dial>`): the forwarded leg's id.
+        forwardedCallId: id,
+      },
     ),
   },
   'maxai.voice.call.analyzed': {
@@ -386,6 +391,13 @@ export const WEBHOOK_EVENT_MAPPINGS: readonly WebhookEventMapping[] = [
     maxaiType: 'maxai.voice.call.ended',
     dedupeKey: '`${CallSid}:${CallStatus}`',
     note: 'voice status callback; only final statuses (completed, busy, no-answer, failed, canceled) emit',
+  },
+  {
+    provider: 'twilio',
+    providerEventType: 'call.dial',
+    maxaiType: 'maxai.voice.call.ended',
+    dedupeKey: '`${CallSid}:dial:${DialCallSid ?? DialCallStatus}`',
+    note: '`<Dial>` action request of a forwarded call; outcome from `DialCallStatus`',
   },
   ...(
     [

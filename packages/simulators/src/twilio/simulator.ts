@@ -4,8 +4,11 @@ import type { SentWebhook } from '../webhooks';
 import type { SimulatorContext, VendorSimulator } from '../server';
 import {
   TWILIO_CALL_END_STATUSES,
+  TWILIO_DIAL_CALL_STATUSES,
+  twilioDialActionParams,
   twilioInboundCallStatusParams,
   type TwilioCallEndStatus,
+  type TwilioDialCallStatus,
 } from './call-status';
 import { twilioSignature, twilioSignedJsonUrl } from './signature';
 
@@ -625,6 +628,13 @@ export function twilioSimulator(options: TwilioSimulatorOptions = {}): VendorSim
        * status callback, form-encoded and signed (see `twilioInboundCallStatusParams`).
        * `status` no-answer (default), busy, failed or canceled: never answered, no duration;
        * completed: answered, lasting `durationSeconds` (default 30).
+       *
+       * `forward: {status?, durationSeconds?, url?}`: the number's TwiML forwarded the call with
+       * `<Dial action="url">`. Twilio answered the call to run the TwiML, so it ends `completed`;
+       * first the action request reports the forward (`status` no-answer by default, busy,
+       * failed, canceled, or completed/answered lasting `durationSeconds`, default 30), signed,
+       * to `forward.url` (default: `url`); then the status callback. The call lasts the forward
+       * plus the ringing (20 s) unless `durationSeconds` says otherwise.
        */
       app.post<{
         Body:
@@ -634,6 +644,11 @@ export function twilioSimulator(options: TwilioSimulatorOptions = {}): VendorSim
               status?: TwilioCallEndStatus;
               durationSeconds?: number;
               url?: string;
+              forward?: {
+                status?: TwilioDialCallStatus;
+                durationSeconds?: number;
+                url?: string;
+              };
             }
           | undefined;
       }>('/calls/inbound', async (request, reply) => {
@@ -645,34 +660,79 @@ export function twilioSimulator(options: TwilioSimulatorOptions = {}): VendorSim
         if (!input.from || !E164.test(input.from)) {
           return reply.code(400).send({ error: "'from' must be E.164" });
         }
-        const status = input.status ?? 'no-answer';
+        const forward = input.forward;
+        const status = input.status ?? (forward ? 'completed' : 'no-answer');
         if (!TWILIO_CALL_END_STATUSES.includes(status)) {
           return reply
             .code(400)
             .send({ error: `'status' must be one of ${TWILIO_CALL_END_STATUSES.join(', ')}` });
         }
-        const answered = status === 'completed';
-        const duration = input.durationSeconds ?? (answered ? 30 : 0);
-        // Only an answered call lasts: a duration on any other would be a call that cannot happen.
-        if (!Number.isInteger(duration) || duration < 0 || (!answered && duration !== 0)) {
+        if (forward && status !== 'completed') {
+          return reply
+            .code(400)
+            .send({ error: "a forwarded call was answered by Twilio: 'status' must be completed" });
+        }
+        const dialStatus = forward?.status ?? 'no-answer';
+        if (!TWILIO_DIAL_CALL_STATUSES.includes(dialStatus)) {
           return reply.code(400).send({
-            error: "'durationSeconds' must be a whole number of seconds, 0 unless completed",
+            error: `'forward.status' must be one of ${TWILIO_DIAL_CALL_STATUSES.join(', ')}`,
+          });
+        }
+        const dialAnswered = dialStatus === 'completed' || dialStatus === 'answered';
+        const dialDuration = forward?.durationSeconds ?? (dialAnswered ? 30 : 0);
+        if (
+          !Number.isInteger(dialDuration) ||
+          dialDuration < 0 ||
+          (!dialAnswered && dialDuration !== 0)
+        ) {
+          return reply.code(400).send({
+            error: "'forward.durationSeconds' must be a whole number of seconds, 0 unless answered",
+          });
+        }
+        const answered = status === 'completed';
+        const duration = input.durationSeconds ?? (forward ? dialDuration + 20 : answered ? 30 : 0);
+        // Only an answered call lasts (a duration on any other would be a call that cannot
+        // happen), and a forwarded one at least as long as its forward.
+        if (
+          !Number.isInteger(duration) ||
+          duration < 0 ||
+          (!answered && duration !== 0) ||
+          (forward && duration < dialDuration)
+        ) {
+          return reply.code(400).send({
+            error:
+              "'durationSeconds' must be a whole number of seconds, 0 unless completed, at least the forward's",
           });
         }
         const callSid = `CA${randomBytes(16).toString('hex')}`;
-        const params = twilioInboundCallStatusParams({
+        const call = {
           callSid,
           accountSid: account.accountSid,
           apiVersion: API_VERSION,
           from: input.from,
           to: input.to,
+        };
+        const url = input.url ?? `${context.publicUrl}/webhooks/twilio`;
+        let forwarded:
+          { dialCallSid: string; params: Record<string, string>; webhook: SentWebhook } | undefined;
+        if (forward) {
+          const dialCallSid = `CA${randomBytes(16).toString('hex')}`;
+          const params = twilioDialActionParams(call, {
+            dialCallSid,
+            status: dialStatus,
+            durationSeconds: dialDuration,
+          });
+          const webhook = await postForm(context, account, forward.url ?? url, params);
+          forwarded = { dialCallSid, params, webhook };
+        }
+        const params = twilioInboundCallStatusParams({
+          ...call,
           status,
           durationSeconds: duration,
           timestamp: rfc2822(new Date()),
         });
-        const url = input.url ?? `${context.publicUrl}/webhooks/twilio`;
         const webhook = await postForm(context, account, url, params);
-        return reply.code(202).send({ callSid, params, webhook });
+        return reply.code(202).send({ callSid, params, webhook, forward: forwarded });
       });
       return Promise.resolve();
     },
