@@ -1,6 +1,6 @@
 import { clients, flowRuns, flowRunSteps, flows, flowVersions, onlyRow, type Tx } from '@maxai/db';
 import { and, desc, eq, gte, inArray, lt, notInArray, sql } from 'drizzle-orm';
-import type { FlowRow, FlowVersionRow, RunRow, StepRow } from './runtime/runs.repository';
+import type { FlowRow, FlowVersionRow, RunRow } from './runtime/runs.repository';
 
 export interface RunFilter {
   flowId?: string | undefined;
@@ -111,28 +111,6 @@ export class FlowsRepository {
       .limit(filter.limit);
   }
 
-  async run(tx: Tx, tenantId: string, id: string): Promise<RunRow | undefined> {
-    const [row] = await tx
-      .select()
-      .from(flowRuns)
-      .where(and(eq(flowRuns.tenantId, tenantId), eq(flowRuns.id, id)));
-    return row;
-  }
-
-  async updateRun(
-    tx: Tx,
-    tenantId: string,
-    id: string,
-    changes: Partial<typeof flowRuns.$inferInsert>,
-  ): Promise<RunRow> {
-    const rows = await tx
-      .update(flowRuns)
-      .set(changes)
-      .where(and(eq(flowRuns.tenantId, tenantId), eq(flowRuns.id, id)))
-      .returning();
-    return onlyRow(rows, 'the updated run');
-  }
-
   async cancelUnfinishedSteps(tx: Tx, tenantId: string, runId: string): Promise<void> {
     await tx
       .update(flowRunSteps)
@@ -144,13 +122,5 @@ export class FlowsRepository {
           inArray(flowRunSteps.status, ['running', 'waiting']),
         ),
       );
-  }
-
-  steps(tx: Tx, tenantId: string, runId: string): Promise<StepRow[]> {
-    return tx
-      .select()
-      .from(flowRunSteps)
-      .where(and(eq(flowRunSteps.tenantId, tenantId), eq(flowRunSteps.runId, runId)))
-      .orderBy(flowRunSteps.seq);
   }
 }

@@ -12,7 +12,13 @@ import type { FlowEvent } from './definition/trigger';
 import { validateFlow, type FlowValidation } from './definition/validate-flow';
 import type { FlowsRepository, RunFilter } from './flows.repository';
 import type { RunScheduler } from './runtime/run-scheduler';
-import type { FlowRow, FlowVersionRow, RunRow, StepRow } from './runtime/runs.repository';
+import type {
+  FlowRow,
+  FlowVersionRow,
+  RunRow,
+  RunsRepository,
+  StepRow,
+} from './runtime/runs.repository';
 import type { TenantSettingsReader } from './runtime/tenant-settings-reader';
 import { flowTemplate, instantiateTemplate } from './templates/templates';
 
@@ -33,6 +39,7 @@ export class FlowsService {
   constructor(
     private readonly db: Database,
     private readonly repository: FlowsRepository,
+    private readonly runsRepository: RunsRepository,
     private readonly bindings: BindingsService,
     private readonly settings: TenantSettingsReader,
     private readonly audit: AuditService,
@@ -318,7 +325,7 @@ export class FlowsService {
   ): Promise<{ run: RunRow; steps: StepRow[] }> {
     return withTenant(this.db, tenantId, async (tx) => {
       const run = await this.visibleRun(tx, caller, tenantId, runId, 'runs:read');
-      return { run, steps: await this.repository.steps(tx, tenantId, runId) };
+      return { run, steps: await this.runsRepository.steps(tx, tenantId, runId) };
     });
   }
 
@@ -329,7 +336,7 @@ export class FlowsService {
       if (ENDED.has(run.status)) {
         throw new ProblemError('conflict', `The run already ended (${run.status}).`);
       }
-      const updated = await this.repository.updateRun(tx, tenantId, runId, {
+      const updated = await this.runsRepository.updateRun(tx, tenantId, runId, {
         status: 'cancelled',
         finishedAt: new Date(),
         lockedBy: null,
@@ -365,12 +372,10 @@ export class FlowsService {
           `Only an ended, unsuccessful run can run again (${run.status}).`,
         );
       }
-      const version = (await this.repository.versions(tx, tenantId, run.flowId)).find(
-        (v) => v.version === run.version,
-      );
+      const version = await this.runsRepository.version(tx, tenantId, run.flowId, run.version);
       const timeout = (version?.definition as { timeoutSeconds?: number } | undefined)
         ?.timeoutSeconds;
-      const updated = await this.repository.updateRun(tx, tenantId, runId, {
+      const updated = await this.runsRepository.updateRun(tx, tenantId, runId, {
         status: 'queued',
         error: null,
         finishedAt: null,
@@ -435,7 +440,7 @@ export class FlowsService {
     runId: string,
     permission: 'runs:read' | 'runs:operate',
   ): Promise<RunRow> {
-    const run = await this.repository.run(tx, tenantId, runId);
+    const run = await this.runsRepository.run(tx, tenantId, runId);
     if (!run) throw notFound();
     assertPermission(caller, permission, tenantId, run.clientId ?? undefined);
     return run;

@@ -52,9 +52,10 @@ const WORKER_ID = `${hostname()}:${String(process.pid)}:${uuidv7().slice(-8)}`;
   providers: [
     {
       provide: FlowsService,
-      inject: [DATABASE, BindingsService, AuditService, RunScheduler],
+      inject: [DATABASE, RunsRepository, BindingsService, AuditService, RunScheduler],
       useFactory: (
         database: DatabaseHandle,
+        runs: RunsRepository,
         bindings: BindingsService,
         audit: AuditService,
         scheduler: RunScheduler,
@@ -62,6 +63,7 @@ const WORKER_ID = `${hostname()}:${String(process.pid)}:${uuidv7().slice(-8)}`;
         new FlowsService(
           database.db,
           new FlowsRepository(),
+          runs,
           bindings,
           new TenantSettingsReader(database.db),
           audit,

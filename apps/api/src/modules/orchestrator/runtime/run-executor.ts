@@ -17,7 +17,6 @@ import type { RunRow, RunsRepository, StepRow } from './runs.repository';
 import { whileLeaseHeld } from './lease-heartbeat';
 import { executeCall, type CallResult } from './step-calls';
 import { CallbackArrivals } from './wait-resume';
-import { present } from '../definition/present';
 import type { StepServices } from './step-services';
 import type { ConnectionBudget } from './connection-budget';
 
@@ -444,7 +443,7 @@ export class RunExecutor {
             lockedUntil: null,
           });
           // A callback may have come in already (before this commit): then it goes on at once.
-          await this.arrivals.settle(tx, definition, present(waiting, 'the waiting run'), step);
+          await this.arrivals.settle(tx, definition, waiting, step);
           return undefined;
         }
         case 'fail':

@@ -4,6 +4,7 @@ import {
   flowRunSteps,
   flows,
   flowVersions,
+  onlyRow,
   sideEffects,
   usageEvents,
   withSystem,
@@ -191,18 +192,19 @@ export class RunsRepository {
       .for('update');
   }
 
+  /** Changes a run the caller knows is there (found or locked in its transaction). */
   async updateRun(
     tx: Tx,
     tenantId: string,
     id: string,
     changes: Partial<NewRunRow>,
-  ): Promise<RunRow | undefined> {
-    const [row] = await tx
+  ): Promise<RunRow> {
+    const rows = await tx
       .update(flowRuns)
       .set(changes)
       .where(and(eq(flowRuns.tenantId, tenantId), eq(flowRuns.id, id)))
       .returning();
-    return row;
+    return onlyRow(rows, 'the updated run');
   }
 
   /**
