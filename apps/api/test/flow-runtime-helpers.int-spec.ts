@@ -1,13 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseHandle } from '@maxai/db';
 import { PromptsService } from '../src/modules/prompts/prompts.service';
 import { ConnectionBudget } from '../src/modules/orchestrator/runtime/connection-budget';
 import { promptRenderer } from '../src/modules/orchestrator/runtime/prompt-renderer';
 import { usageOf } from '../src/modules/orchestrator/runtime/step-calls';
-import { TenantSettingsReader } from '../src/modules/orchestrator/runtime/tenant-settings-reader';
-import { DATABASE } from '../src/platform/database/database.module';
+import { TenantSettingsService } from '../src/modules/tenancy/tenant-settings.service';
 import { signupOwner, type Account } from './support/accounts';
 import { freePort } from './support/free-port';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -133,7 +131,7 @@ describe('tenant settings and prompts, as the flow runtime reads them', () => {
   });
 
   it('reads the HTTP allowlist: empty by default, and for a tenant it cannot see', async () => {
-    const reader = new TenantSettingsReader(t.app.get<DatabaseHandle>(DATABASE).db);
+    const reader = t.app.get(TenantSettingsService);
     expect(await reader.httpAllowlist(owner.tenantId)).toEqual([]);
     expect(await reader.httpAllowlist(randomUUID())).toEqual([]);
   });

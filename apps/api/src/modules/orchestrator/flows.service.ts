@@ -19,7 +19,7 @@ import type {
   RunsRepository,
   StepRow,
 } from './runtime/runs.repository';
-import type { TenantSettingsReader } from './runtime/tenant-settings-reader';
+import type { TenantSettingsService } from '../tenancy/tenant-settings.service';
 import { flowTemplate, instantiateTemplate } from './templates/templates';
 
 /** A definition as given: a JSON object, or a JSON/YAML document as text. */
@@ -41,7 +41,7 @@ export class FlowsService {
     private readonly repository: FlowsRepository,
     private readonly runsRepository: RunsRepository,
     private readonly bindings: BindingsService,
-    private readonly settings: TenantSettingsReader,
+    private readonly settings: Pick<TenantSettingsService, 'httpAllowlist'>,
     private readonly audit: AuditService,
     private readonly scheduler: RunScheduler,
   ) {}

@@ -36,9 +36,10 @@ import { RunScheduler } from './runtime/run-scheduler';
 import { RunsRepository } from './runtime/runs.repository';
 import { PROMPT_RENDERER, promptRenderer } from './runtime/prompt-renderer';
 import { PromptsModule } from '../prompts/prompts.module';
+import { TenancyModule } from '../tenancy/tenancy.module';
+import { TenantSettingsService } from '../tenancy/tenant-settings.service';
 import { PromptsService } from '../prompts/prompts.service';
 import type { PromptRenderer } from './runtime/step-services';
-import { TenantSettingsReader } from './runtime/tenant-settings-reader';
 
 const WORKER_ID = `${hostname()}:${String(process.pid)}:${uuidv7().slice(-8)}`;
 
@@ -47,16 +48,24 @@ const WORKER_ID = `${hostname()}:${String(process.pid)}:${uuidv7().slice(-8)}`;
  * (worker and standalone roles only), and the flows API.
  */
 @Module({
-  imports: [IntegrationsModule, WebhooksModule, PromptsModule],
+  imports: [IntegrationsModule, WebhooksModule, PromptsModule, TenancyModule],
   controllers: [FlowsController, FlowTemplatesController, FlowRunsController],
   providers: [
     {
       provide: FlowsService,
-      inject: [DATABASE, RunsRepository, BindingsService, AuditService, RunScheduler],
+      inject: [
+        DATABASE,
+        RunsRepository,
+        BindingsService,
+        TenantSettingsService,
+        AuditService,
+        RunScheduler,
+      ],
       useFactory: (
         database: DatabaseHandle,
         runs: RunsRepository,
         bindings: BindingsService,
+        settings: TenantSettingsService,
         audit: AuditService,
         scheduler: RunScheduler,
       ) =>
@@ -65,7 +74,7 @@ const WORKER_ID = `${hostname()}:${String(process.pid)}:${uuidv7().slice(-8)}`;
           new FlowsRepository(),
           runs,
           bindings,
-          new TenantSettingsReader(database.db),
+          settings,
           audit,
           scheduler,
         ),
@@ -94,6 +103,7 @@ const WORKER_ID = `${hostname()}:${String(process.pid)}:${uuidv7().slice(-8)}`;
         ConnectionsService,
         WebhooksRepository,
         WEBHOOK_PUBLIC_BASE,
+        TenantSettingsService,
         PROMPT_RENDERER,
       ],
       useFactory: (
@@ -103,6 +113,7 @@ const WORKER_ID = `${hostname()}:${String(process.pid)}:${uuidv7().slice(-8)}`;
         connections: ConnectionsService,
         webhooks: WebhooksRepository,
         webhookBase: string,
+        settings: TenantSettingsService,
         prompts: PromptRenderer,
       ) =>
         new PlatformStepServices(
@@ -112,7 +123,7 @@ const WORKER_ID = `${hostname()}:${String(process.pid)}:${uuidv7().slice(-8)}`;
           connections,
           webhooks,
           webhookBase,
-          new TenantSettingsReader(database.db),
+          settings,
           prompts,
         ),
     },

@@ -39,6 +39,17 @@ export class TenantSettingsService {
     return (await this.repository.find(tx, tenantId))?.requirePromptApproval ?? false;
   }
 
+  /**
+   * The hosts a tenant's flows may call with `http.request` (read by the flow engine at
+   * activation and at run time, which checked its caller itself). Unknown tenant: none.
+   */
+  async httpAllowlist(tenantId: string): Promise<string[]> {
+    const settings = await withTenant(this.db, tenantId, (tx) =>
+      this.repository.find(tx, tenantId),
+    );
+    return settings?.flowHttpAllowlist ?? [];
+  }
+
   async update(
     caller: Authenticated,
     tenantId: string,

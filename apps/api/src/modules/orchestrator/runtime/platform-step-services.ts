@@ -8,7 +8,7 @@ import type { PortName } from '../definition/flow-types';
 import type { FlowPorts } from '../definition/step-spec';
 import { PermanentStepError } from './step-calls';
 import type { BoundPort, PromptRenderer, RunScope, StepServices } from './step-services';
-import type { TenantSettingsReader } from './tenant-settings-reader';
+import type { TenantSettingsService } from '../../tenancy/tenant-settings.service';
 
 /** StepServices over the platform: bindings → adapters, prompts, allowlists, n8n endpoints. */
 export class PlatformStepServices implements StepServices {
@@ -19,7 +19,7 @@ export class PlatformStepServices implements StepServices {
     private readonly connections: ConnectionsService,
     private readonly webhooks: WebhooksRepository,
     private readonly webhookBase: string,
-    private readonly settings: TenantSettingsReader,
+    private readonly settings: Pick<TenantSettingsService, 'httpAllowlist'>,
     readonly prompts: PromptRenderer,
   ) {}
 
