@@ -95,10 +95,8 @@ async function portCall(ctx: CallContext): Promise<CallResult> {
   const port = present(ctx.plan.spec.port, `the port of ${ctx.step.type}`);
   const invoke = present(ctx.plan.spec.invoke, `the invoke of ${ctx.step.type}`);
   const { ports, bound } = await ctx.services.ports(scopeOf(ctx.run), [port]);
-  for (const connection of bound) {
-    const waitMs = await ctx.budget.take(connection.connectionId);
-    if (waitMs !== null) return { kind: 'throttled', waitMs };
-  }
+  const waitMs = await budgetWait(ctx, bound);
+  if (waitMs !== null) return { kind: 'throttled', waitMs };
   const call = (options: { idempotencyKey?: string; signal: AbortSignal }) =>
     invoke(ports, ctx.plan.input, options);
   return refusing(ctx, bound, async () => {
@@ -113,6 +111,18 @@ async function portCall(ctx: CallContext): Promise<CallResult> {
       return { output: result.data, usage: usageOf(result) };
     });
   });
+}
+
+/** How long a call must wait because a connection it goes through spent its budget; null: go. */
+async function budgetWait(
+  ctx: CallContext,
+  bound: { connectionId: string }[],
+): Promise<number | null> {
+  for (const connection of bound) {
+    const waitMs = await ctx.budget.take(connection.connectionId);
+    if (waitMs !== null) return waitMs;
+  }
+  return null;
 }
 
 /** An `auth` failure marks the connections the call went through (they need re-authorizing). */
@@ -193,10 +203,8 @@ async function llmGenerate(ctx: CallContext): Promise<CallResult> {
     variables: input.variables,
   });
   const { ports, bound } = await ctx.services.ports(scopeOf(ctx.run), ['llm']);
-  for (const connection of bound) {
-    const waitMs = await ctx.budget.take(connection.connectionId);
-    if (waitMs !== null) return { kind: 'throttled', waitMs };
-  }
+  const waitMs = await budgetWait(ctx, bound);
+  if (waitMs !== null) return { kind: 'throttled', waitMs };
   // ports() answers every port asked for, or throws.
   const llm = present(ports.llm, 'the llm adapter');
   // A chat prompt renders messages, a text prompt its text.
