@@ -3,6 +3,7 @@ import { ProblemError } from '../../../platform/errors/problem';
 import type { BindingsService } from '../../integrations/bindings.service';
 import type { ConnectionsService } from '../../integrations/connections.service';
 import type { PortAdapterFactory } from '../../integrations/port-adapters';
+import { endpointUrl } from '../../webhooks/webhook-views';
 import type { WebhooksRepository } from '../../webhooks/webhooks.repository';
 import type { PortName } from '../definition/flow-types';
 import type { FlowPorts } from '../definition/step-spec';
@@ -41,7 +42,7 @@ export class PlatformStepServices implements StepServices {
       }
       bound.push({ connectionId: binding.connectionId, provider: port });
     }
-    return { ports: ports, bound };
+    return { ports, bound };
   }
 
   httpAllowlist(tenantId: string): Promise<string[]> {
@@ -53,7 +54,7 @@ export class PlatformStepServices implements StepServices {
       this.webhooks.endpoints(tx, tenantId),
     );
     const endpoint = endpoints.find((e) => e.provider === 'n8n' && e.status === 'active');
-    return endpoint ? `${this.webhookBase}/webhooks/n8n/${endpoint.id}` : undefined;
+    return endpoint ? endpointUrl(this.webhookBase, endpoint) : undefined;
   }
 
   connectionRefused(tenantId: string, connectionId: string, reason: string): Promise<void> {
